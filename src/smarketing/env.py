@@ -49,4 +49,6 @@ def get_from_env(name: str, default: T, parse: Callable[[str], T] | None = None)
     try:
         return parse(raw)  # type: ignore[misc]
     except ValueError as exc:
-        raise ImproperlyConfigured(f"Environment variable {name}={raw!r} is invalid: {exc}") from exc
+        raise ImproperlyConfigured(
+            f"Environment variable {name}={raw!r} is invalid: {exc}"
+        ) from exc

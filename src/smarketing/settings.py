@@ -39,7 +39,9 @@ if ENVIRONMENT == "production":
     if DEBUG:
         raise ImproperlyConfigured("DEBUG must be off when SMARKETING_ENV=production.")
     if not os.environ.get("SECRET_KEY") or len(SECRET_KEY) < 32:
-        raise ImproperlyConfigured("Set SECRET_KEY (at least 32 characters) when SMARKETING_ENV=production.")
+        raise ImproperlyConfigured(
+            "Set SECRET_KEY (at least 32 characters) when SMARKETING_ENV=production."
+        )
 TESTING = "pytest" in sys.modules or get_from_env("SMARKETING_TESTING", False)
 
 ALLOWED_HOSTS = get_from_env("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])

@@ -103,7 +103,9 @@ def do_change_user_role(user: User, role: str, *, actor: Actor | User | None) ->
         user.role = role
         user.is_staff = user.is_superuser = role == Role.ADMIN
         user.save(update_fields=["role", "is_staff", "is_superuser"])
-        record_audit(actor, "user.role_changed", user, f"{user.email}: {old} → {role}", {"role": [old, role]})
+        record_audit(
+            actor, "user.role_changed", user, f"{user.email}: {old} → {role}", {"role": [old, role]}
+        )
     return user
 
 
@@ -134,7 +136,9 @@ def check_scopes(scopes: Iterable[str]) -> list[str]:
     if bad or not scopes:
         raise fail(
             "Invalid token scopes.",
-            scopes=f"unknown {bad}; choose from {', '.join(TokenScope.values)}" if bad else "give at least one scope",
+            scopes=f"unknown {bad}; choose from {', '.join(TokenScope.values)}"
+            if bad
+            else "give at least one scope",
         )
     return sorted(set(scopes))
 
@@ -167,7 +171,13 @@ def do_create_token(
             expires_at=expires_at,
             created_by=actor.user,
         )
-        record_audit(actor, "token.created", token, f"Token {token.name} for {user.email}", {"scopes": scopes})
+        record_audit(
+            actor,
+            "token.created",
+            token,
+            f"Token {token.name} for {user.email}",
+            {"scopes": scopes},
+        )
     return token, raw
 
 
@@ -186,7 +196,9 @@ def authenticate_token(raw: str) -> ApiToken | None:
     """The active token matching `raw`, touching its last-used time at most once a minute."""
     if not raw or not raw.startswith("smk_"):
         return None
-    token = ApiToken.objects.active().select_related("user").filter(key_hash=hash_token(raw)).first()
+    token = (
+        ApiToken.objects.active().select_related("user").filter(key_hash=hash_token(raw)).first()
+    )
     if token is None:
         return None
     now = timezone.now()

@@ -52,7 +52,15 @@ class TransitionInline(ReadOnlyHistory):
 class ContactAdmin(admin.ModelAdmin):
     """Read-mostly: stage and owner changes go through the app so history is kept."""
 
-    list_display = ["email", "external_id", "first_name", "last_name", "lifecycle_stage", "owner", "original_source"]
+    list_display = [
+        "email",
+        "external_id",
+        "first_name",
+        "last_name",
+        "lifecycle_stage",
+        "owner",
+        "original_source",
+    ]
     list_filter = ["lifecycle_stage", "original_source"]
     search_fields = ["email", "external_id", "first_name", "last_name"]
     readonly_fields = ["lifecycle_stage", "lifecycle_changed_at", "owner"]

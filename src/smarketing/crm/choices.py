@@ -169,7 +169,12 @@ class DealStage(models.TextChoices):
     LOST = "lost", _("Closed lost")
 
 
-OPEN_DEAL_STAGES = [DealStage.QUALIFICATION, DealStage.DISCOVERY, DealStage.PROPOSAL, DealStage.NEGOTIATION]
+OPEN_DEAL_STAGES = [
+    DealStage.QUALIFICATION,
+    DealStage.DISCOVERY,
+    DealStage.PROPOSAL,
+    DealStage.NEGOTIATION,
+]
 
 
 class PropertyType(models.TextChoices):

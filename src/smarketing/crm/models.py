@@ -37,7 +37,9 @@ class PropertyDefinition(models.Model):
     """A typed custom property that contacts, companies or deals may carry."""
 
     object_type = models.CharField(max_length=16, choices=ObjectType.choices)
-    name = models.SlugField(max_length=64, help_text=_("Key used in imports and the API (letters, digits, _)."))
+    name = models.SlugField(
+        max_length=64, help_text=_("Key used in imports and the API (letters, digits, _).")
+    )
     label = models.CharField(max_length=120)
     type = models.CharField(max_length=16, choices=PropertyType.choices, default=PropertyType.TEXT)
     choices = models.JSONField(default=list, blank=True)
@@ -46,7 +48,9 @@ class PropertyDefinition(models.Model):
 
     class Meta:
         ordering = ["object_type", "label"]
-        constraints = [models.UniqueConstraint(fields=["object_type", "name"], name="uniq_property_per_object")]
+        constraints = [
+            models.UniqueConstraint(fields=["object_type", "name"], name="uniq_property_per_object")
+        ]
 
     def __str__(self) -> str:
         return f"{self.object_type}.{self.name}"
@@ -80,7 +84,9 @@ class Company(models.Model):
     employee_count = models.PositiveIntegerField(null=True, blank=True)
     annual_revenue = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
     country = models.CharField(max_length=64, blank=True)
-    owner = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="companies")
+    owner = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="companies"
+    )
     external_id = models.CharField(max_length=120, null=True, blank=True, unique=True)
     properties = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -107,14 +113,22 @@ class Contact(models.Model):
     seniority = models.CharField(max_length=16, choices=Seniority.choices, blank=True)
     phone = models.CharField(max_length=40, blank=True)
     country = models.CharField(max_length=64, blank=True, db_index=True)
-    company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts")
-    owner = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts")
-    original_source = models.CharField(max_length=32, choices=Channel.choices, blank=True, db_index=True)
+    company = models.ForeignKey(
+        Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts"
+    )
+    owner = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts"
+    )
+    original_source = models.CharField(
+        max_length=32, choices=Channel.choices, blank=True, db_index=True
+    )
     source_detail = models.CharField(max_length=200, blank=True)
     first_campaign = models.ForeignKey(
         Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="first_contacts"
     )
-    lifecycle_stage = models.CharField(max_length=16, choices=Stage.choices, default=Stage.LEAD, db_index=True)
+    lifecycle_stage = models.CharField(
+        max_length=16, choices=Stage.choices, default=Stage.LEAD, db_index=True
+    )
     lifecycle_changed_at = models.DateTimeField(default=timezone.now)
     lead_status = models.CharField(max_length=16, choices=LeadStatus.choices, blank=True)
     properties = models.JSONField(default=dict, blank=True)
@@ -151,7 +165,9 @@ class LifecycleTransition(models.Model):
     from_stage = models.CharField(max_length=16, choices=Stage.choices, blank=True)
     to_stage = models.CharField(max_length=16, choices=Stage.choices)
     at = models.DateTimeField(default=timezone.now)
-    actor = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     rule = models.CharField(max_length=120, blank=True)
     reason = models.CharField(max_length=500, blank=True)
 
@@ -170,16 +186,25 @@ class LifecycleTransition(models.Model):
 
 class OwnerChange(models.Model):
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="owner_changes")
-    from_owner = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    to_owner = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    from_owner = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    to_owner = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     at = models.DateTimeField(default=timezone.now)
-    actor = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     rule = models.CharField(max_length=120, blank=True)
     reason = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["contact", "at"]), models.Index(fields=["to_owner", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id}: owner {self.from_owner_id} → {self.to_owner_id} at {self.at:%Y-%m-%d %H:%M}"
 
 
 class Touch(models.Model):
@@ -188,13 +213,17 @@ class Touch(models.Model):
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="touches")
     type = models.CharField(max_length=32, choices=TouchType.choices)
     channel = models.CharField(max_length=32, choices=Channel.choices, blank=True)
-    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="touches")
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="touches"
+    )
     url = models.CharField(max_length=1000, blank=True)
     asset = models.CharField(max_length=200, blank=True)
     occurred_at = models.DateTimeField()
     properties = models.JSONField(default=dict, blank=True)
     external_id = models.CharField(max_length=120, null=True, blank=True, unique=True)
-    created_contact = models.BooleanField(default=False, help_text=_("This touch created its contact."))
+    created_contact = models.BooleanField(
+        default=False, help_text=_("This touch created its contact.")
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = TouchQuerySet.as_manager()
@@ -215,9 +244,13 @@ class Activity(models.Model):
     """A sales activity logged by a rep: call, email, meeting, LinkedIn message or note."""
 
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="activities")
-    rep = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="activities")
+    rep = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="activities"
+    )
     kind = models.CharField(max_length=16, choices=ActivityKind.choices)
-    direction = models.CharField(max_length=16, choices=Direction.choices, default=Direction.OUTBOUND)
+    direction = models.CharField(
+        max_length=16, choices=Direction.choices, default=Direction.OUTBOUND
+    )
     outcome = models.CharField(max_length=32, choices=Outcome.choices, blank=True)
     subject = models.CharField(max_length=200, blank=True)
     note = models.TextField(blank=True)
@@ -231,7 +264,10 @@ class Activity(models.Model):
     class Meta:
         ordering = ["-occurred_at", "-id"]
         verbose_name_plural = "activities"
-        indexes = [models.Index(fields=["contact", "occurred_at"]), models.Index(fields=["rep", "occurred_at"])]
+        indexes = [
+            models.Index(fields=["contact", "occurred_at"]),
+            models.Index(fields=["rep", "occurred_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.occurred_at:%Y-%m-%d}"
@@ -241,9 +277,15 @@ class Deal(models.Model):
     name = models.CharField(max_length=200)
     amount = models.DecimalField(max_digits=16, decimal_places=2, default=0)
     currency = models.CharField(max_length=3, default="USD")
-    stage = models.CharField(max_length=16, choices=DealStage.choices, default=DealStage.QUALIFICATION, db_index=True)
-    owner = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="deals")
-    company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="deals")
+    stage = models.CharField(
+        max_length=16, choices=DealStage.choices, default=DealStage.QUALIFICATION, db_index=True
+    )
+    owner = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="deals"
+    )
+    company = models.ForeignKey(
+        Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="deals"
+    )
     contacts = models.ManyToManyField(Contact, related_name="deals", blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     closed_at = models.DateTimeField(null=True, blank=True, db_index=True)
@@ -273,10 +315,15 @@ class DealStageChange(models.Model):
     to_stage = models.CharField(max_length=16, choices=DealStage.choices)
     amount = models.DecimalField(max_digits=16, decimal_places=2, default=0)
     at = models.DateTimeField(default=timezone.now)
-    actor = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     rule = models.CharField(max_length=120, blank=True)
     reason = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["deal", "at"]), models.Index(fields=["to_stage", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.deal_id}: {self.from_stage or '∅'} → {self.to_stage} at {self.at:%Y-%m-%d %H:%M}"

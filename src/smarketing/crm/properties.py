@@ -34,7 +34,9 @@ def coerce_property_value(defn: PropertyDefinition, raw: Any) -> Any:
         if isinstance(raw, bool):
             raise ValueError("is not a number")
         try:
-            number = Decimal(str(raw).strip().replace(",", "")) if isinstance(raw, str) else Decimal(raw)
+            number = (
+                Decimal(str(raw).strip().replace(",", "")) if isinstance(raw, str) else Decimal(raw)
+            )
         except (InvalidOperation, ValueError, TypeError):
             raise ValueError("is not a number") from None
         if not number.is_finite():
@@ -87,14 +89,18 @@ def clean_properties(
     if not values:
         return {}
     if not isinstance(values, dict):
-        raise ValidationFailed("Custom properties must be an object.", [FieldProblem(prefix, "must be an object")])
+        raise ValidationFailed(
+            "Custom properties must be an object.", [FieldProblem(prefix, "must be an object")]
+        )
     defs = definitions if definitions is not None else definitions_for(object_type)
     cleaned: dict[str, Any] = {}
     problems: list[FieldProblem] = []
     for key, raw in values.items():
         defn = defs.get(key)
         if defn is None:
-            problems.append(FieldProblem(f"{prefix}.{key}", f"is not a defined {object_type} property", raw))
+            problems.append(
+                FieldProblem(f"{prefix}.{key}", f"is not a defined {object_type} property", raw)
+            )
             continue
         try:
             cleaned[key] = coerce_property_value(defn, raw)
@@ -120,7 +126,9 @@ def infer_property_type(samples: list[str]) -> str:
     values = [s.strip() for s in samples if s is not None and str(s).strip() != ""]
     if not values:
         return PropertyType.TEXT
-    if all(parse_bool_text(v) is not None for v in values) and not all(_is_number(v) for v in values):
+    if all(parse_bool_text(v) is not None for v in values) and not all(
+        _is_number(v) for v in values
+    ):
         return PropertyType.BOOL
     if all(_is_number(v) for v in values):
         return PropertyType.NUMBER

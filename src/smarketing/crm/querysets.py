@@ -57,7 +57,9 @@ class ContactQuerySet(models.QuerySet):
         return self.filter(q)
 
     def touched_by_campaign(self, campaign_id: int) -> ContactQuerySet:
-        return self.filter(Q(first_campaign_id=campaign_id) | Q(touches__campaign_id=campaign_id)).distinct()
+        return self.filter(
+            Q(first_campaign_id=campaign_id) | Q(touches__campaign_id=campaign_id)
+        ).distinct()
 
 
 class CompanyQuerySet(models.QuerySet):

@@ -10,7 +10,14 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from smarketing.crm.choices import DealStage, Stage
-from smarketing.crm.models import Activity, Contact, DealStageChange, LifecycleTransition, OwnerChange, Touch
+from smarketing.crm.models import (
+    Activity,
+    Contact,
+    DealStageChange,
+    LifecycleTransition,
+    OwnerChange,
+    Touch,
+)
 from smarketing.crm.parsing import as_aware
 
 
@@ -24,7 +31,9 @@ class TimelineEntry:
     object_id: int
 
 
-def contact_timeline(contact: Contact, *, limit: int = 200, before: datetime | None = None) -> list[TimelineEntry]:
+def contact_timeline(
+    contact: Contact, *, limit: int = 200, before: datetime | None = None
+) -> list[TimelineEntry]:
     """Everything that happened to a contact, newest first: touches, activities, stage, owner and deal moves.
 
     Each source contributes at most `limit` rows (newest first), so the merged list is
@@ -37,30 +46,66 @@ def contact_timeline(contact: Contact, *, limit: int = 200, before: datetime | N
             qs = qs.filter(**{f"{field}__lt": before})
         return qs.order_by(f"-{field}", "-id")[:limit]
 
-    for t in window(Touch.objects.filter(contact=contact).select_related("campaign"), "occurred_at"):
-        detail = " · ".join(x for x in (t.get_channel_display(), t.campaign.name if t.campaign else "", t.url or t.asset) if x)
-        entries.append(TimelineEntry(t.occurred_at, "touch", t.get_type_display(), detail, "", t.pk))
+    for t in window(
+        Touch.objects.filter(contact=contact).select_related("campaign"), "occurred_at"
+    ):
+        detail = " · ".join(
+            x
+            for x in (
+                t.get_channel_display(),
+                t.campaign.name if t.campaign else "",
+                t.url or t.asset,
+            )
+            if x
+        )
+        entries.append(
+            TimelineEntry(t.occurred_at, "touch", t.get_type_display(), detail, "", t.pk)
+        )
     for a in window(Activity.objects.filter(contact=contact).select_related("rep"), "occurred_at"):
         title = a.get_kind_display() + (f" — {a.get_outcome_display()}" if a.outcome else "")
         detail = " · ".join(x for x in (a.get_direction_display(), a.subject, a.note[:300]) if x)
-        entries.append(TimelineEntry(a.occurred_at, "activity", title, detail, str(a.rep or ""), a.pk))
-    for s in window(LifecycleTransition.objects.filter(contact=contact).select_related("actor"), "at"):
+        entries.append(
+            TimelineEntry(a.occurred_at, "activity", title, detail, str(a.rep or ""), a.pk)
+        )
+    for s in window(
+        LifecycleTransition.objects.filter(contact=contact).select_related("actor"), "at"
+    ):
         if s.from_stage:
-            title = _("Stage: %(from)s → %(to)s") % {"from": Stage(s.from_stage).label, "to": Stage(s.to_stage).label}
+            title = _("Stage: %(from)s → %(to)s") % {
+                "from": Stage(s.from_stage).label,
+                "to": Stage(s.to_stage).label,
+            }
         else:
             title = _("Created as %(stage)s") % {"stage": Stage(s.to_stage).label}
         entries.append(TimelineEntry(s.at, "stage", title, s.reason, _actor(s.actor, s.rule), s.pk))
-    for o in window(OwnerChange.objects.filter(contact=contact).select_related("actor", "to_owner", "from_owner"), "at"):
-        title = _("Owner: %(from)s → %(to)s") % {"from": o.from_owner or "—", "to": o.to_owner or "—"}
+    for o in window(
+        OwnerChange.objects.filter(contact=contact).select_related(
+            "actor", "to_owner", "from_owner"
+        ),
+        "at",
+    ):
+        title = _("Owner: %(from)s → %(to)s") % {
+            "from": o.from_owner or "—",
+            "to": o.to_owner or "—",
+        }
         entries.append(TimelineEntry(o.at, "owner", title, o.reason, _actor(o.actor, o.rule), o.pk))
-    deal_moves = DealStageChange.objects.filter(deal__contacts=contact).select_related("deal", "actor")
+    deal_moves = DealStageChange.objects.filter(deal__contacts=contact).select_related(
+        "deal", "actor"
+    )
     for d in window(deal_moves, "at"):
         if d.from_stage:
-            title = _("Deal %(name)s: %(stage)s") % {"name": d.deal.name, "stage": DealStage(d.to_stage).label}
+            title = _("Deal %(name)s: %(stage)s") % {
+                "name": d.deal.name,
+                "stage": DealStage(d.to_stage).label,
+            }
         else:
             title = _("Deal %(name)s created") % {"name": d.deal.name}
-        detail = f"{d.amount:,.2f} {d.deal.currency}" + (f" · {d.reason}" if d.reason and d.reason != "created" else "")
-        entries.append(TimelineEntry(d.at, "deal", title, detail, _actor(d.actor, d.rule), d.deal_id))
+        detail = f"{d.amount:,.2f} {d.deal.currency}" + (
+            f" · {d.reason}" if d.reason and d.reason != "created" else ""
+        )
+        entries.append(
+            TimelineEntry(d.at, "deal", title, detail, _actor(d.actor, d.rule), d.deal_id)
+        )
     entries.sort(key=lambda e: (e.at, e.kind), reverse=True)
     return entries[:limit]
 
@@ -125,7 +170,10 @@ class ContactFilter:
             qs = qs.touched_by_campaign(self.campaign)
         if self.company:
             qs = qs.filter(company_id=self.company)
-        for name, value, lookup in (("created_from", self.created_from, "gte"), ("created_to", self.created_to, "lt")):
+        for name, value, lookup in (
+            ("created_from", self.created_from, "gte"),
+            ("created_to", self.created_to, "lt"),
+        ):
             if value:
                 try:
                     qs = qs.filter(**{f"created_at__{lookup}": as_aware(value)})

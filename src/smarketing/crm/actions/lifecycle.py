@@ -21,7 +21,9 @@ FUTURE_TOLERANCE_SECONDS = 300
 
 def check_stage(stage: str) -> str:
     if stage not in Stage.values:
-        raise fail("Unknown lifecycle stage.", stage=f"{stage!r} is not one of {', '.join(Stage.values)}")
+        raise fail(
+            "Unknown lifecycle stage.", stage=f"{stage!r} is not one of {', '.join(Stage.values)}"
+        )
     return stage
 
 
@@ -32,12 +34,16 @@ def transition_kind(current: str, target: str) -> str:
         raise IllegalTransition(f"The contact is already at stage {Stage(target).label}.")
     if target == Stage.DISQUALIFIED:
         if current not in DISQUALIFIABLE:
-            raise IllegalTransition(f"A contact at stage {Stage(current).label} cannot be disqualified.")
+            raise IllegalTransition(
+                f"A contact at stage {Stage(current).label} cannot be disqualified."
+            )
         return "disqualify"
     if target == Stage.LEAD and current in RECYCLABLE:
         return "recycle"
     if current == Stage.DISQUALIFIED:
-        raise IllegalTransition("A disqualified contact can only be recycled to Lead, with a reason.")
+        raise IllegalTransition(
+            "A disqualified contact can only be recycled to Lead, with a reason."
+        )
     if STAGE_RANK[target] > STAGE_RANK[current]:
         return "forward"
     raise IllegalTransition(
@@ -84,7 +90,9 @@ def do_change_stage(
         return _apply_transition(contact, target, actor=actor, reason=reason, at=at)
 
 
-def advance_to(contact: Contact, target: str, *, actor: Actor, reason: str, at: datetime) -> LifecycleTransition | None:
+def advance_to(
+    contact: Contact, target: str, *, actor: Actor, reason: str, at: datetime
+) -> LifecycleTransition | None:
     """Move forward to `target` when the contact is at an earlier stage; otherwise do nothing.
 
     Used by automatic moves (a deal created → opportunity, won → customer), which never
@@ -97,7 +105,9 @@ def advance_to(contact: Contact, target: str, *, actor: Actor, reason: str, at: 
     return _apply_transition(contact, target, actor=actor, reason=reason, at=at)
 
 
-def _apply_transition(contact: Contact, target: str, *, actor: Actor, reason: str, at: datetime) -> LifecycleTransition:
+def _apply_transition(
+    contact: Contact, target: str, *, actor: Actor, reason: str, at: datetime
+) -> LifecycleTransition:
     row = LifecycleTransition.objects.create(
         contact=contact,
         from_stage=contact.lifecycle_stage,
@@ -107,7 +117,9 @@ def _apply_transition(contact: Contact, target: str, *, actor: Actor, reason: st
         rule=actor.rule[:120],
         reason=(reason or "")[:500],
     )
-    Contact.objects.filter(pk=contact.pk).update(lifecycle_stage=target, lifecycle_changed_at=at, updated_at=timezone.now())
+    Contact.objects.filter(pk=contact.pk).update(
+        lifecycle_stage=target, lifecycle_changed_at=at, updated_at=timezone.now()
+    )
     contact.lifecycle_stage = target
     contact.lifecycle_changed_at = at
     return row
@@ -132,7 +144,11 @@ def do_assign_owner(
     current_owner_id = contact.owner_id
     if current_owner_id == (owner.pk if owner else None):
         return None
-    taking_from_someone = current_owner_id is not None and actor.user is not None and current_owner_id != actor.user.pk
+    taking_from_someone = (
+        current_owner_id is not None
+        and actor.user is not None
+        and current_owner_id != actor.user.pk
+    )
     if taking_from_someone and not actor.can(Capability.REASSIGN):
         raise NotAllowed("Only a manager may reassign a contact owned by someone else.")
     at = at or timezone.now()

@@ -20,7 +20,13 @@ from smarketing.core.errors import Conflict, FieldProblem, NotFound, ValidationF
 from smarketing.core.models import User
 from smarketing.crm.actions.lifecycle import check_owner, check_stage, check_time, do_assign_owner
 from smarketing.crm.choices import Channel, LeadStatus, ObjectType, PropertyType, Seniority, Stage
-from smarketing.crm.models import Campaign, Company, Contact, LifecycleTransition, PropertyDefinition
+from smarketing.crm.models import (
+    Campaign,
+    Company,
+    Contact,
+    LifecycleTransition,
+    PropertyDefinition,
+)
 from smarketing.crm.parsing import as_aware, parse_money
 from smarketing.crm.properties import PROPERTY_NAME, clean_properties, merge_properties
 
@@ -65,7 +71,9 @@ def _choice(problems: list[FieldProblem], name: str, value: Any, choices: type) 
     return value
 
 
-def _resolve(problems: list[FieldProblem], name: str, value: Any, model: type, **filters: Any) -> Any:
+def _resolve(
+    problems: list[FieldProblem], name: str, value: Any, model: type, **filters: Any
+) -> Any:
     if value in (None, ""):
         return None
     if isinstance(value, model):
@@ -95,12 +103,16 @@ def clean_contact_fields(data: Mapping[str, Any], *, partial: bool = False) -> d
         if name in data:
             value = str(data[name] or "").strip()
             if len(value) > limit:
-                problems.append(FieldProblem(name, f"is longer than {limit} characters", value[:40] + "…"))
+                problems.append(
+                    FieldProblem(name, f"is longer than {limit} characters", value[:40] + "…")
+                )
             cleaned[name] = value
     if "seniority" in data:
         cleaned["seniority"] = _choice(problems, "seniority", data["seniority"], Seniority)
     if "original_source" in data:
-        cleaned["original_source"] = _choice(problems, "original_source", data["original_source"], Channel)
+        cleaned["original_source"] = _choice(
+            problems, "original_source", data["original_source"], Channel
+        )
     if "lead_status" in data:
         cleaned["lead_status"] = _choice(problems, "lead_status", data["lead_status"], LeadStatus)
     for name, model, filters in (
@@ -175,24 +187,34 @@ def do_create_contact(
                 reason=reason or "created",
             )
             if owner is not None:
-                do_assign_owner(contact, owner, actor=actor, reason="owner at creation", at=created_at)
+                do_assign_owner(
+                    contact, owner, actor=actor, reason="owner at creation", at=created_at
+                )
     except IntegrityError as exc:
         raise Conflict("Another contact already has this email or external id.") from exc
     return contact
 
 
-def do_update_contact(contact: Contact, data: Mapping[str, Any], *, actor: Actor | User | None) -> Contact:
+def do_update_contact(
+    contact: Contact, data: Mapping[str, Any], *, actor: Actor | User | None
+) -> Contact:
     """Change a contact's fields. Stage changes go through `do_change_stage`, owner through history."""
     actor = as_actor(actor)
     check_can(actor, Capability.EDIT_RECORDS)
     if "lifecycle_stage" in data:
-        raise fail("Use a stage change to move the lifecycle stage.", lifecycle_stage="cannot be edited directly")
+        raise fail(
+            "Use a stage change to move the lifecycle stage.",
+            lifecycle_stage="cannot be edited directly",
+        )
     cleaned = clean_contact_fields(data, partial=True)
     cleaned.pop("created_at", None)
     merged_email = cleaned.get("email", contact.email)
     merged_external = cleaned.get("external_id", contact.external_id)
     if not merged_email and not merged_external:
-        raise fail("A contact needs an email or an external id.", email="cannot clear both email and external id")
+        raise fail(
+            "A contact needs an email or an external id.",
+            email="cannot clear both email and external id",
+        )
     _check_unique_keys(cleaned, exclude_pk=contact.pk)
     new_owner = cleaned.pop("owner", contact.owner) if ("owner" in cleaned) else contact.owner
     if "properties" in cleaned:
@@ -217,7 +239,9 @@ def do_delete_contact(contact: Contact, *, actor: Actor | User | None, reason: s
     check_can(actor, Capability.DELETE_RECORDS)
     snapshot = {k: _jsonable(v) for k, v in model_to_dict(contact).items()}
     with transaction.atomic():
-        record_audit(actor, "contact.deleted", contact, reason or str(contact), {"snapshot": snapshot})
+        record_audit(
+            actor, "contact.deleted", contact, reason or str(contact), {"snapshot": snapshot}
+        )
         contact.delete()
 
 
@@ -336,7 +360,9 @@ def do_create_company(data: Mapping[str, Any], *, actor: Actor | User | None) ->
         raise Conflict("Another company already has this domain or external id.") from exc
 
 
-def do_update_company(company: Company, data: Mapping[str, Any], *, actor: Actor | User | None) -> Company:
+def do_update_company(
+    company: Company, data: Mapping[str, Any], *, actor: Actor | User | None
+) -> Company:
     actor = as_actor(actor)
     check_can(actor, Capability.EDIT_RECORDS)
     cleaned = clean_company_fields(data, partial=True)
@@ -350,7 +376,11 @@ def do_update_company(company: Company, data: Mapping[str, Any], *, actor: Actor
         for key, value in cleaned.items():
             setattr(company, key, value)
         company.save()
-        changes = {k: [before[k], _jsonable(getattr(company, k))] for k in cleaned if before[k] != _jsonable(getattr(company, k))}
+        changes = {
+            k: [before[k], _jsonable(getattr(company, k))]
+            for k in cleaned
+            if before[k] != _jsonable(getattr(company, k))
+        }
         if changes:
             record_audit(actor, "company.updated", company, company.name, changes)
     return company
@@ -402,7 +432,9 @@ def clean_campaign_fields(data: Mapping[str, Any], *, partial: bool = False) -> 
     if "channel" in data or not partial:
         channel = str(data.get("channel") or "").strip()
         if channel not in Channel.values:
-            problems.append(FieldProblem("channel", f"must be one of {', '.join(Channel.values)}", channel))
+            problems.append(
+                FieldProblem("channel", f"must be one of {', '.join(Channel.values)}", channel)
+            )
         cleaned["channel"] = channel
     if "cost" in data:
         try:
@@ -415,7 +447,9 @@ def clean_campaign_fields(data: Mapping[str, Any], *, partial: bool = False) -> 
     if "currency" in data:
         currency = str(data["currency"] or "USD").strip().upper()
         if len(currency) != 3 or not currency.isalpha():
-            problems.append(FieldProblem("currency", "must be a 3-letter ISO code", data["currency"]))
+            problems.append(
+                FieldProblem("currency", "must be a 3-letter ISO code", data["currency"])
+            )
         cleaned["currency"] = currency
     for key in ("starts_on", "ends_on"):
         if key in data:
@@ -427,8 +461,14 @@ def clean_campaign_fields(data: Mapping[str, Any], *, partial: bool = False) -> 
     for key in ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"):
         if key in data:
             cleaned[key] = str(data[key] or "").strip()[:120]
-    if cleaned.get("starts_on") and cleaned.get("ends_on") and cleaned["ends_on"] < cleaned["starts_on"]:
-        problems.append(FieldProblem("ends_on", "is before the start date", str(cleaned["ends_on"])))
+    if (
+        cleaned.get("starts_on")
+        and cleaned.get("ends_on")
+        and cleaned["ends_on"] < cleaned["starts_on"]
+    ):
+        problems.append(
+            FieldProblem("ends_on", "is before the start date", str(cleaned["ends_on"]))
+        )
     if problems:
         raise ValidationFailed("The campaign is not valid.", problems)
     return cleaned
@@ -439,19 +479,30 @@ def do_create_campaign(data: Mapping[str, Any], *, actor: Actor | User | None) -
     check_can(actor, Capability.MANAGE_CAMPAIGNS)
     cleaned = clean_campaign_fields(data)
     if Campaign.objects.filter(name__iexact=cleaned["name"]).exists():
-        raise Conflict("A campaign with this name already exists.", [FieldProblem("name", "is taken", cleaned["name"])])
+        raise Conflict(
+            "A campaign with this name already exists.",
+            [FieldProblem("name", "is taken", cleaned["name"])],
+        )
     with transaction.atomic():
         campaign = Campaign.objects.create(**cleaned)
         record_audit(actor, "campaign.created", campaign, campaign.name)
     return campaign
 
 
-def do_update_campaign(campaign: Campaign, data: Mapping[str, Any], *, actor: Actor | User | None) -> Campaign:
+def do_update_campaign(
+    campaign: Campaign, data: Mapping[str, Any], *, actor: Actor | User | None
+) -> Campaign:
     actor = as_actor(actor)
     check_can(actor, Capability.MANAGE_CAMPAIGNS)
     cleaned = clean_campaign_fields(data, partial=True)
-    if "name" in cleaned and Campaign.objects.filter(name__iexact=cleaned["name"]).exclude(pk=campaign.pk).exists():
-        raise Conflict("A campaign with this name already exists.", [FieldProblem("name", "is taken", cleaned["name"])])
+    if (
+        "name" in cleaned
+        and Campaign.objects.filter(name__iexact=cleaned["name"]).exclude(pk=campaign.pk).exists()
+    ):
+        raise Conflict(
+            "A campaign with this name already exists.",
+            [FieldProblem("name", "is taken", cleaned["name"])],
+        )
     merged_start = cleaned.get("starts_on", campaign.starts_on)
     merged_end = cleaned.get("ends_on", campaign.ends_on)
     if merged_start and merged_end and merged_end < merged_start:
@@ -461,7 +512,11 @@ def do_update_campaign(campaign: Campaign, data: Mapping[str, Any], *, actor: Ac
         for key, value in cleaned.items():
             setattr(campaign, key, value)
         campaign.save()
-        changes = {k: [before[k], _jsonable(getattr(campaign, k))] for k in cleaned if before[k] != _jsonable(getattr(campaign, k))}
+        changes = {
+            k: [before[k], _jsonable(getattr(campaign, k))]
+            for k in cleaned
+            if before[k] != _jsonable(getattr(campaign, k))
+        }
         if changes:
             record_audit(actor, "campaign.updated", campaign, campaign.name, changes)
     return campaign
@@ -484,17 +539,29 @@ def do_define_property(
     check_can(actor, Capability.MANAGE_PROPERTIES)
     problems: list[FieldProblem] = []
     if object_type not in ObjectType.values:
-        problems.append(FieldProblem("object_type", f"must be one of {', '.join(ObjectType.values)}", object_type))
+        problems.append(
+            FieldProblem(
+                "object_type", f"must be one of {', '.join(ObjectType.values)}", object_type
+            )
+        )
     if not PROPERTY_NAME.match(name or ""):
-        problems.append(FieldProblem("name", "must start with a letter and use only a-z, 0-9 and _ (max 64)", name))
+        problems.append(
+            FieldProblem(
+                "name", "must start with a letter and use only a-z, 0-9 and _ (max 64)", name
+            )
+        )
     if type not in PropertyType.values:
-        problems.append(FieldProblem("type", f"must be one of {', '.join(PropertyType.values)}", type))
+        problems.append(
+            FieldProblem("type", f"must be one of {', '.join(PropertyType.values)}", type)
+        )
     options = [str(c).strip() for c in (choices or []) if str(c).strip()]
     if type == PropertyType.CHOICE and not options:
         problems.append(FieldProblem("choices", "a choice property needs at least one option"))
     if len(set(options)) != len(options):
         problems.append(FieldProblem("choices", "options must be distinct"))
-    model_fields = {"contact": CONTACT_FIELDS, "company": COMPANY_FIELDS, "deal": set()}.get(object_type, set())
+    model_fields = {"contact": CONTACT_FIELDS, "company": COMPANY_FIELDS, "deal": set()}.get(
+        object_type, set()
+    )
     if name in model_fields:
         problems.append(FieldProblem("name", "is a built-in field, not a custom property", name))
     if problems:

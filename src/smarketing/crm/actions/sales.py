@@ -38,15 +38,25 @@ FUTURE_TOLERANCE = timedelta(minutes=5)
 def check_activity(kind: str, direction: str, outcome: str, occurred_at: datetime) -> None:
     problems: list[FieldProblem] = []
     if kind not in ActivityKind.values:
-        problems.append(FieldProblem("kind", f"must be one of {', '.join(ActivityKind.values)}", kind))
+        problems.append(
+            FieldProblem("kind", f"must be one of {', '.join(ActivityKind.values)}", kind)
+        )
     if direction not in Direction.values:
-        problems.append(FieldProblem("direction", f"must be one of {', '.join(Direction.values)}", direction))
+        problems.append(
+            FieldProblem("direction", f"must be one of {', '.join(Direction.values)}", direction)
+        )
     if outcome:
         if outcome not in Outcome.values:
-            problems.append(FieldProblem("outcome", f"must be one of {', '.join(Outcome.values)}", outcome))
+            problems.append(
+                FieldProblem("outcome", f"must be one of {', '.join(Outcome.values)}", outcome)
+            )
         elif kind in OUTCOMES_BY_KIND and outcome not in OUTCOMES_BY_KIND[kind]:
             allowed = ", ".join(sorted(OUTCOMES_BY_KIND[kind])) or "none"
-            problems.append(FieldProblem("outcome", f"is not an outcome of a {kind} (allowed: {allowed})", outcome))
+            problems.append(
+                FieldProblem(
+                    "outcome", f"is not an outcome of a {kind} (allowed: {allowed})", outcome
+                )
+            )
     # Meetings may be logged ahead (booked); other activities have already happened.
     if kind != ActivityKind.MEETING and occurred_at - timezone.now() > FUTURE_TOLERANCE:
         problems.append(FieldProblem("occurred_at", "is in the future", occurred_at.isoformat()))
@@ -84,7 +94,10 @@ def do_log_activity(
         raise fail("The activity is not valid.", rep=f"{rep.email} is not an active user")
     external_id = (external_id or "").strip() or None
     if external_id and Activity.objects.filter(external_id=external_id).exists():
-        raise Conflict("An activity with this external id is already logged.", [FieldProblem("external_id", "is taken", external_id)])
+        raise Conflict(
+            "An activity with this external id is already logged.",
+            [FieldProblem("external_id", "is taken", external_id)],
+        )
     try:
         with transaction.atomic():
             activity = Activity.objects.create(
@@ -110,7 +123,12 @@ def _update_lead_status(contact: Contact, activity: Activity) -> None:
     if activity.kind not in CONTACT_ATTEMPT_KINDS and activity.kind != ActivityKind.MEETING:
         return
     status = contact.lead_status
-    if activity.outcome in (Outcome.CONNECTED, Outcome.REPLIED, Outcome.MEETING_BOOKED, Outcome.HELD):
+    if activity.outcome in (
+        Outcome.CONNECTED,
+        Outcome.REPLIED,
+        Outcome.MEETING_BOOKED,
+        Outcome.HELD,
+    ):
         target = LeadStatus.CONNECTED
     elif status in ("", LeadStatus.NEW, LeadStatus.OPEN):
         target = LeadStatus.IN_PROGRESS
@@ -163,22 +181,34 @@ def clean_deal_fields(data: Mapping[str, Any], *, partial: bool = False) -> dict
     if "currency" in data:
         currency = str(data["currency"] or "USD").strip().upper()
         if len(currency) != 3 or not currency.isalpha():
-            problems.append(FieldProblem("currency", "must be a 3-letter ISO code", data["currency"]))
+            problems.append(
+                FieldProblem("currency", "must be a 3-letter ISO code", data["currency"])
+            )
         cleaned["currency"] = currency
     if "stage" in data:
         stage = str(data["stage"] or "").strip()
         if stage not in DealStage.values:
-            problems.append(FieldProblem("stage", f"must be one of {', '.join(DealStage.values)}", stage))
+            problems.append(
+                FieldProblem("stage", f"must be one of {', '.join(DealStage.values)}", stage)
+            )
         cleaned["stage"] = stage
     for key in ("owner", "owner_id"):
         if key in data and data[key] not in (None, ""):
-            owner = data[key] if isinstance(data[key], User) else User.objects.filter(pk=_int(data[key])).first()
+            owner = (
+                data[key]
+                if isinstance(data[key], User)
+                else User.objects.filter(pk=_int(data[key])).first()
+            )
             if owner is None or not owner.is_active:
                 problems.append(FieldProblem(key, "no such active user", data[key]))
             cleaned["owner"] = owner
     for key in ("company", "company_id"):
         if key in data and data[key] not in (None, ""):
-            company = data[key] if isinstance(data[key], Company) else Company.objects.filter(pk=_int(data[key])).first()
+            company = (
+                data[key]
+                if isinstance(data[key], Company)
+                else Company.objects.filter(pk=_int(data[key])).first()
+            )
             if company is None:
                 problems.append(FieldProblem(key, "no such company", data[key]))
             cleaned["company"] = company
@@ -230,8 +260,14 @@ def do_create_deal(data: Mapping[str, Any], *, actor: Actor | User | None) -> De
     created_at = cleaned.pop("created_at", None) or timezone.now()
     if created_at - timezone.now() > FUTURE_TOLERANCE:
         raise fail("The deal is not valid.", created_at="is in the future")
-    if cleaned.get("external_id") and Deal.objects.filter(external_id=cleaned["external_id"]).exists():
-        raise Conflict("A deal with this external id already exists.", [FieldProblem("external_id", "is taken", cleaned["external_id"])])
+    if (
+        cleaned.get("external_id")
+        and Deal.objects.filter(external_id=cleaned["external_id"]).exists()
+    ):
+        raise Conflict(
+            "A deal with this external id already exists.",
+            [FieldProblem("external_id", "is taken", cleaned["external_id"])],
+        )
     disqualified = [str(c) for c in contacts if c.lifecycle_stage == Stage.DISQUALIFIED]
     if disqualified:
         raise IllegalTransition(
@@ -246,7 +282,13 @@ def do_create_deal(data: Mapping[str, Any], *, actor: Actor | User | None) -> De
             cleaned["company_id"] = companies.pop()
     try:
         with transaction.atomic():
-            deal = Deal.objects.create(**cleaned, stage=DealStage.QUALIFICATION if stage in (DealStage.WON, DealStage.LOST) else stage, created_at=created_at)
+            deal = Deal.objects.create(
+                **cleaned,
+                stage=DealStage.QUALIFICATION
+                if stage in (DealStage.WON, DealStage.LOST)
+                else stage,
+                created_at=created_at,
+            )
             deal.contacts.set(contacts)
             DealStageChange.objects.create(
                 deal=deal,
@@ -258,10 +300,24 @@ def do_create_deal(data: Mapping[str, Any], *, actor: Actor | User | None) -> De
                 rule=actor.rule[:120],
                 reason="created",
             )
-            for contact in Contact.objects.select_for_update().filter(pk__in=[c.pk for c in contacts]):
-                advance_to(contact, Stage.OPPORTUNITY, actor=actor.via(actor.rule or "deal"), reason=f"deal created: {deal.name}", at=created_at)
+            for contact in Contact.objects.select_for_update().filter(
+                pk__in=[c.pk for c in contacts]
+            ):
+                advance_to(
+                    contact,
+                    Stage.OPPORTUNITY,
+                    actor=actor.via(actor.rule or "deal"),
+                    reason=f"deal created: {deal.name}",
+                    at=created_at,
+                )
             if stage in (DealStage.WON, DealStage.LOST):
-                _close(deal, won=stage == DealStage.WON, reason=close_reason, at=closed_at or created_at, actor=actor)
+                _close(
+                    deal,
+                    won=stage == DealStage.WON,
+                    reason=close_reason,
+                    at=closed_at or created_at,
+                    actor=actor,
+                )
     except IntegrityError as exc:
         raise Conflict("A deal with this external id already exists.") from exc
     return deal
@@ -272,7 +328,9 @@ def do_update_deal(deal: Deal, data: Mapping[str, Any], *, actor: Actor | User |
     actor = as_actor(actor)
     check_can(actor, Capability.EDIT_RECORDS)
     if "stage" in data or "closed_at" in data:
-        raise fail("Use a stage move or close to change a deal's stage.", stage="cannot be edited directly")
+        raise fail(
+            "Use a stage move or close to change a deal's stage.", stage="cannot be edited directly"
+        )
     cleaned = clean_deal_fields(data, partial=True)
     cleaned.pop("created_at", None)
     contacts = cleaned.pop("contacts", None)
@@ -287,12 +345,27 @@ def do_update_deal(deal: Deal, data: Mapping[str, Any], *, actor: Actor | User |
             deal.contacts.set(contacts)
             target = Stage.CUSTOMER if deal.stage == DealStage.WON else Stage.OPPORTUNITY
             for contact in added:
-                advance_to(contact, target, actor=actor, reason=f"added to deal: {deal.name}", at=timezone.now())
-        record_audit(actor, "deal.updated", deal, deal.name, {k: str(v) for k, v in cleaned.items()})
+                advance_to(
+                    contact,
+                    target,
+                    actor=actor,
+                    reason=f"added to deal: {deal.name}",
+                    at=timezone.now(),
+                )
+        record_audit(
+            actor, "deal.updated", deal, deal.name, {k: str(v) for k, v in cleaned.items()}
+        )
     return deal
 
 
-def do_move_deal(deal: Deal, stage: str, *, actor: Actor | User | None, reason: str = "", at: datetime | None = None) -> DealStageChange:
+def do_move_deal(
+    deal: Deal,
+    stage: str,
+    *,
+    actor: Actor | User | None,
+    reason: str = "",
+    at: datetime | None = None,
+) -> DealStageChange:
     """Move an open deal to another open pipeline stage."""
     actor = as_actor(actor)
     check_can(actor, Capability.EDIT_RECORDS)
@@ -301,14 +374,22 @@ def do_move_deal(deal: Deal, stage: str, *, actor: Actor | User | None, reason: 
     if stage not in OPEN_DEAL_STAGES:
         raise fail("Unknown deal stage.", stage=f"must be one of {', '.join(OPEN_DEAL_STAGES)}")
     if deal.is_closed:
-        raise IllegalTransition(f"The deal is already closed ({deal.get_stage_display()}); it cannot move.")
+        raise IllegalTransition(
+            f"The deal is already closed ({deal.get_stage_display()}); it cannot move."
+        )
     if deal.stage == stage:
         raise IllegalTransition(f"The deal is already at {deal.get_stage_display()}.")
     at = at or timezone.now()
     with transaction.atomic():
         row = DealStageChange.objects.create(
-            deal=deal, from_stage=deal.stage, to_stage=stage, amount=deal.amount, at=at,
-            actor=actor.user, rule=actor.rule[:120], reason=(reason or "")[:500],
+            deal=deal,
+            from_stage=deal.stage,
+            to_stage=stage,
+            amount=deal.amount,
+            at=at,
+            actor=actor.user,
+            rule=actor.rule[:120],
+            reason=(reason or "")[:500],
         )
         deal.stage = stage
         deal.save(update_fields=["stage", "updated_at"])
@@ -352,8 +433,14 @@ def _close(deal: Deal, *, won: bool, reason: str, at: datetime, actor: Actor) ->
         raise fail("A lost deal needs a reason.", reason="required when a deal is lost")
     target = DealStage.WON if won else DealStage.LOST
     DealStageChange.objects.create(
-        deal=deal, from_stage=deal.stage, to_stage=target, amount=deal.amount, at=at,
-        actor=actor.user, rule=actor.rule[:120], reason=(reason or "")[:500],
+        deal=deal,
+        from_stage=deal.stage,
+        to_stage=target,
+        amount=deal.amount,
+        at=at,
+        actor=actor.user,
+        rule=actor.rule[:120],
+        reason=(reason or "")[:500],
     )
     deal.stage = target
     deal.closed_at = at
@@ -361,7 +448,13 @@ def _close(deal: Deal, *, won: bool, reason: str, at: datetime, actor: Actor) ->
     deal.save(update_fields=["stage", "closed_at", "close_reason", "amount", "updated_at"])
     if won:
         for contact in Contact.objects.select_for_update().filter(deals=deal):
-            advance_to(contact, Stage.CUSTOMER, actor=actor.via(actor.rule or "deal"), reason=f"deal won: {deal.name}", at=at)
+            advance_to(
+                contact,
+                Stage.CUSTOMER,
+                actor=actor.via(actor.rule or "deal"),
+                reason=f"deal won: {deal.name}",
+                at=at,
+            )
 
 
 def contacts_of(deals: Iterable[Deal]) -> list[Contact]:

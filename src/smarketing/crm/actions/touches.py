@@ -72,7 +72,9 @@ class TouchInput:
 
     @property
     def identity(self) -> tuple[str, str]:
-        return ("email", self.email) if self.email else ("external_id", self.contact_external_id or "")
+        return (
+            ("email", self.email) if self.email else ("external_id", self.contact_external_id or "")
+        )
 
 
 @dataclass
@@ -92,7 +94,9 @@ class IngestResult:
         return self.status != "error"
 
 
-def clean_touch(raw: Mapping[str, Any], index: int, campaigns: dict[int, Campaign], utm: dict[str, Campaign]) -> TouchInput:
+def clean_touch(
+    raw: Mapping[str, Any], index: int, campaigns: dict[int, Campaign], utm: dict[str, Campaign]
+) -> TouchInput:
     problems: list[FieldProblem] = []
     if not isinstance(raw, Mapping):
         raise _Invalid([FieldProblem("", "must be an object")])
@@ -111,7 +115,9 @@ def clean_touch(raw: Mapping[str, Any], index: int, campaigns: dict[int, Campaig
         problems.append(FieldProblem("type", f"must be one of {', '.join(TouchType.values)}", kind))
     channel = str(raw.get("channel") or "").strip()
     if channel and channel not in Channel.values:
-        problems.append(FieldProblem("channel", f"must be one of {', '.join(Channel.values)}", channel))
+        problems.append(
+            FieldProblem("channel", f"must be one of {', '.join(Channel.values)}", channel)
+        )
     occurred_at = None
     try:
         occurred_at = as_aware(raw.get("occurred_at")) or timezone.now()
@@ -142,7 +148,9 @@ def clean_touch(raw: Mapping[str, Any], index: int, campaigns: dict[int, Campaig
     else:
         for key, value in profile_raw.items():
             if key not in PROFILE_FIELDS:
-                problems.append(FieldProblem(f"contact.{key}", f"is not one of {', '.join(PROFILE_FIELDS)}"))
+                problems.append(
+                    FieldProblem(f"contact.{key}", f"is not one of {', '.join(PROFILE_FIELDS)}")
+                )
             elif value not in (None, ""):
                 profile[key] = str(value).strip()[: PROFILE_FIELDS[key]]
     external_id = str(raw.get("external_id") or "").strip()
@@ -160,7 +168,9 @@ def clean_touch(raw: Mapping[str, Any], index: int, campaigns: dict[int, Campaig
         occurred_at=occurred_at,
         email=email,
         contact_external_id=contact_external_id,
-        channel=channel or (campaign.channel if campaign else "") or DEFAULT_CHANNEL.get(kind, Channel.DIRECT),
+        channel=channel
+        or (campaign.channel if campaign else "")
+        or DEFAULT_CHANNEL.get(kind, Channel.DIRECT),
         campaign=campaign,
         url=url,
         asset=str(raw.get("asset") or "").strip()[:200],
@@ -175,16 +185,26 @@ class _Invalid(Exception):
         self.problems = problems
 
 
-def ingest_touches(items: Sequence[Mapping[str, Any]], *, actor: Actor | User | None) -> list[IngestResult]:
+def ingest_touches(
+    items: Sequence[Mapping[str, Any]], *, actor: Actor | User | None
+) -> list[IngestResult]:
     """Validate and store a batch of touches; each item gets its own result.
 
     Bad items are reported and skipped; the good ones are written together in one
     transaction, so a failure part-way leaves nothing half-written.
     """
     actor = as_actor(actor, "api")
-    campaign_ids = {int(i["campaign_id"]) for i in items if isinstance(i, Mapping) and str(i.get("campaign_id") or "").isdigit()}
+    campaign_ids = {
+        int(i["campaign_id"])
+        for i in items
+        if isinstance(i, Mapping) and str(i.get("campaign_id") or "").isdigit()
+    }
     campaigns = Campaign.objects.in_bulk(campaign_ids) if campaign_ids else {}
-    utm_names = {str(i.get("utm_campaign")).strip().lower() for i in items if isinstance(i, Mapping) and i.get("utm_campaign")}
+    utm_names = {
+        str(i.get("utm_campaign")).strip().lower()
+        for i in items
+        if isinstance(i, Mapping) and i.get("utm_campaign")
+    }
     utm: dict[str, Campaign] = {}
     if utm_names:
         # Campaigns are few; matching case-insensitively in Python is cheaper than per-name queries.
@@ -222,12 +242,18 @@ def _write(valid: list[TouchInput], actor: Actor) -> list[IngestResult]:
     with transaction.atomic():
         # 1. Replays: touches whose external id is stored already, or repeated in this batch.
         ext_ids = [t.external_id for t in valid if t.external_id]
-        stored = {
-            t.external_id: t
-            for t in Touch.objects.filter(external_id__in=ext_ids).select_related("contact").only(
-                "id", "external_id", "contact_id", "created_contact", "contact__lifecycle_stage"
-            )
-        } if ext_ids else {}
+        stored = (
+            {
+                t.external_id: t
+                for t in Touch.objects.filter(external_id__in=ext_ids)
+                .select_related("contact")
+                .only(
+                    "id", "external_id", "contact_id", "created_contact", "contact__lifecycle_stage"
+                )
+            }
+            if ext_ids
+            else {}
+        )
         fresh: list[TouchInput] = []
         first_in_batch: dict[str, TouchInput] = {}
         replays_in_batch: list[tuple[TouchInput, TouchInput]] = []
@@ -278,7 +304,9 @@ def _write(valid: list[TouchInput], actor: Actor) -> list[IngestResult]:
                 found = Contact(
                     email=t.email,
                     external_id=t.contact_external_id,
-                    lifecycle_stage=Stage.LEAD if t.type in CONVERSION_TOUCHES else Stage.SUBSCRIBER,
+                    lifecycle_stage=Stage.LEAD
+                    if t.type in CONVERSION_TOUCHES
+                    else Stage.SUBSCRIBER,
                     lifecycle_changed_at=created_at,
                     created_at=created_at,
                     original_source=t.channel,
@@ -348,7 +376,13 @@ def _write(valid: list[TouchInput], actor: Actor) -> list[IngestResult]:
         if changed:
             Contact.objects.bulk_update(
                 list(changed.values()),
-                [*PROFILE_FIELDS, "original_source", "first_campaign", "lifecycle_stage", "lifecycle_changed_at"],
+                [
+                    *PROFILE_FIELDS,
+                    "original_source",
+                    "first_campaign",
+                    "lifecycle_stage",
+                    "lifecycle_changed_at",
+                ],
             )
         if transitions:
             LifecycleTransition.objects.bulk_create(transitions)
