@@ -1,0 +1,83 @@
+"""Small template helpers: stage badges, sortable column headers, the navigation section."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+
+from smarketing.crm.choices import DealStage, Stage
+
+register = template.Library()
+
+# Which navigation entry a page belongs to, by URL name prefix.
+SECTIONS = {
+    "home": "home",
+    "contact": "contacts",
+    "compan": "companies",
+    "deal": "deals",
+    "campaign": "campaigns",
+    "import": "import",
+    "setting": "settings",
+    "propert": "settings",
+    "user": "settings",
+    "token": "settings",
+}
+
+
+@register.simple_tag(takes_context=True)
+def nav_section(context: template.Context) -> str:
+    match = getattr(context.get("request"), "resolver_match", None)
+    name = match.url_name if match else ""
+    for prefix, section in SECTIONS.items():
+        if name and name.startswith(prefix):
+            return section
+    return ""
+
+
+@register.simple_tag
+def stage_badge(stage: str) -> str:
+    try:
+        label = Stage(stage).label
+    except ValueError:
+        label = stage
+    return format_html('<span class="badge stage stage-{}">{}</span>', stage, label)
+
+
+@register.simple_tag
+def deal_badge(stage: str) -> str:
+    try:
+        label = DealStage(stage).label
+    except ValueError:
+        label = stage
+    return format_html('<span class="badge deal deal-{}">{}</span>', stage, label)
+
+
+@register.inclusion_tag("web/_sort_header.html", takes_context=True)
+def sort_header(context: template.Context, label: str, key: str, target: str) -> dict[str, Any]:
+    """A column header that sorts by `key`, toggling ascending/descending."""
+    current = context.get("sort") or ""
+    if current == key:
+        next_sort, direction = f"-{key}", "asc"
+    elif current == f"-{key}":
+        next_sort, direction = key, "desc"
+    else:
+        next_sort, direction = key, ""
+    return {
+        "request": context.get("request"),
+        "label": label,
+        "next_sort": next_sort,
+        "direction": direction,
+        "target": target,
+    }
+
+
+@register.filter
+def property_display(value: Any) -> str:
+    if value is True:
+        return _("Yes")
+    if value is False:
+        return _("No")
+    return "" if value is None else str(value)
