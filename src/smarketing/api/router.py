@@ -14,6 +14,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver, path, re_path
 from ninja import NinjaAPI
+from ninja.errors import ValidationError
 
 from smarketing.api import (
     activities,
@@ -83,6 +84,28 @@ class SmarketingAPI(NinjaAPI):
             # Last: any other URL under the API answers with the JSON error body.
             re_path(r"^.*$", not_found_response, name="not-found"),
         ]
+
+    def validation_error_from_error_contexts(self, error_contexts: list) -> ValidationError:
+        """ninja's validation errors, located as the client sees the request.
+
+        The body's parameter name is an implementation detail (`body.payload.email`
+        becomes `body.email`), and the offending input is kept so the error body can
+        echo it.
+        """
+        errors = []
+        for context in error_contexts:
+            model = context.model
+            source = model.__ninja_param_source__
+            single = getattr(model, "__read_from_single_attr__", None)
+            flatten = model.__ninja_flatten_map_reverse__
+            for error in context.pydantic_validation_error.errors(include_url=False):
+                loc = tuple(flatten.get(error["loc"], error["loc"]))
+                if single and loc[:1] == (single,):
+                    loc = loc[1:]
+                errors.append(
+                    {"loc": (source, *loc), "msg": error["msg"], "input": error.get("input")}
+                )
+        return ValidationError(errors)
 
     def get_openapi_schema(self, *, path_prefix: str | None = None, path_params: Any = None):
         schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
