@@ -296,7 +296,7 @@ class DealForm(forms.Form):
     amount = forms.CharField(
         label=_("Amount"), required=False, widget=forms.TextInput(attrs={"inputmode": "decimal"})
     )
-    currency = forms.CharField(label=_("Currency"), max_length=3, initial="USD")
+    currency = forms.CharField(label=_("Currency"), max_length=3, initial="USD", required=False)
     stage = forms.ChoiceField(
         label=_("Pipeline stage"),
         choices=[(s.value, s.label) for s in OPEN_DEAL_STAGES],
@@ -316,7 +316,7 @@ class DealEditForm(PropertyFieldsMixin, forms.Form):
     amount = forms.CharField(
         label=_("Amount"), required=False, widget=forms.TextInput(attrs={"inputmode": "decimal"})
     )
-    currency = forms.CharField(label=_("Currency"), max_length=3)
+    currency = forms.CharField(label=_("Currency"), max_length=3, required=False)
     owner = UserChoiceField(
         label=_("Owner"), queryset=User.objects.none(), required=False, empty_label=_("Nobody")
     )
@@ -410,7 +410,7 @@ class CampaignForm(forms.Form):
     cost = forms.CharField(
         label=_("Cost"), required=False, widget=forms.TextInput(attrs={"inputmode": "decimal"})
     )
-    currency = forms.CharField(label=_("Currency"), max_length=3, initial="USD")
+    currency = forms.CharField(label=_("Currency"), max_length=3, initial="USD", required=False)
     starts_on = forms.DateField(label=_("Starts on"), required=False, widget=DATE_INPUT)
     ends_on = forms.DateField(label=_("Ends on"), required=False, widget=DATE_INPUT)
     utm_source = forms.CharField(label=_("UTM source"), max_length=120, required=False)

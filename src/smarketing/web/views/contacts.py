@@ -101,6 +101,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
         "form": form,
         "contact_page": contact_page,
         "sort": values["sort"] or "-created",
+        "sort_param": values["sort"],
         "filtering_company": company,
         "filtered": any(values[k] for k in FILTER_KEYS if k != "sort"),
         "filter_errors": [
