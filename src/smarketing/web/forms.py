@@ -557,3 +557,51 @@ class CompanyFilterForm(forms.Form):
         required=False,
         widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Name or domain")}),
     )
+
+
+# --- import ----------------------------------------------------------------------------------
+
+IMPORT_KINDS = [
+    ("contacts", _("Contacts")),
+    ("companies", _("Companies")),
+    ("deals", _("Deals")),
+    ("touches", _("Marketing touches")),
+    ("activities", _("Sales activities")),
+]
+
+
+class ImportForm(forms.Form):
+    """Upload a CSV file; the importer reads, maps and validates it."""
+
+    file = forms.FileField(label=_("CSV file"))
+    kind = forms.ChoiceField(label=_("The rows are"), choices=IMPORT_KINDS)
+    preset = forms.ChoiceField(label=_("Column preset"), required=False)
+    mapping = forms.FileField(
+        label=_("Mapping file"),
+        required=False,
+        help_text=_("Optional YAML or JSON file naming which column feeds which field."),
+    )
+    mode = forms.ChoiceField(
+        label=_("What to do"),
+        choices=[
+            ("dry_run", _("Check only (dry run): validate every row, write nothing")),
+            ("import", _("Import")),
+        ],
+        initial="dry_run",
+        widget=forms.RadioSelect,
+    )
+    on_error = forms.ChoiceField(
+        label=_("Rows with errors"),
+        choices=[
+            ("skip", _("Skip them and import the good rows")),
+            ("abort", _("Import nothing if any row has an error")),
+        ],
+        initial="skip",
+        widget=forms.RadioSelect,
+    )
+
+    def __init__(self, *args: Any, presets: dict[str, Any], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["preset"].choices = [("", _("None: match columns by their names"))] + [
+            (name, f"{name} ({', '.join(preset.kinds)})") for name, preset in presets.items()
+        ]
