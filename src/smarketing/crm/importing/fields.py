@@ -158,6 +158,15 @@ CATALOGS: dict[str, dict[str, FieldSpec]] = {
     "activities": ACTIVITY,
 }
 
+# Columns the exporter writes that an import never changes (they are skipped, not made properties).
+EXPORT_ONLY = {
+    "contacts": {"id", "updatedat", "lifecyclechangedat"},
+    "companies": {"id", "updatedat"},
+    "deals": {"id", "updatedat"},
+    "touches": {"id"},
+    "activities": {"id"},
+}
+
 # Field names used in mapping files that mean another field (kept short for people writing YAML).
 FIELD_SYNONYMS = {
     "contacts": {

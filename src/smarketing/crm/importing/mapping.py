@@ -36,6 +36,7 @@ from smarketing.core.errors import FieldProblem
 from smarketing.crm.choices import PropertyType
 from smarketing.crm.importing.fields import (
     CATALOGS,
+    EXPORT_ONLY,
     KINDS,
     PROPERTY_OBJECT,
     aliases,
@@ -523,6 +524,16 @@ def resolve_columns(
             continue
         if i in explicit:
             targets = explicit[i]
+        elif header_key(h) in EXPORT_ONLY[kind]:
+            continue
+        elif (
+            (kind in PROPERTY_OBJECT or kind == "touches")
+            and (named := parse_target(kind, h))
+            and named.startswith("property:")
+        ):
+            # `property:NAME` columns (as the exporter writes them) go to that property.
+            targets = [named]
+            used_slugs.add(named.split(":", 1)[1])
         else:
             field_name = auto.get(header_key(h))
             if field_name and field_name not in claimed and field_name not in mapping.templates:

@@ -70,8 +70,8 @@ class ImportReport:
     def rows_per_second(self) -> float:
         return self.total_rows / self.seconds if self.seconds > 0 else 0.0
 
-    def summary(self) -> str:
-        """A few sentences a person can read at the end of an import."""
+    def summary(self, *, errors: bool = True) -> str:
+        """A few sentences a person can read at the end of an import (and its first errors)."""
         counts = {
             "kind": self.kind,
             "total": f"{self.total_rows:,}",
@@ -144,8 +144,17 @@ class ImportReport:
                 }
             )
         lines.extend(self.warnings)
+        if errors:
+            lines.extend(self.error_lines(5))
+        if self.report_path:
+            lines.append(_("Error report: %(path)s") % {"path": self.report_path})
+        return "\n".join(lines)
+
+    def error_lines(self, limit: int) -> list[str]:
+        """The first `limit` errors in plain words, and how many more there are."""
+        lines: list[str] = []
         if self.errors:
-            shown = self.errors[:5]
+            shown = self.errors[:limit]
             lines.append(_("First errors:"))
             lines.extend(
                 "  "
@@ -162,9 +171,7 @@ class ImportReport:
                 lines.append(
                     "  " + _("…and %(n)s more.") % {"n": f"{len(self.errors) - len(shown):,}"}
                 )
-        if self.report_path:
-            lines.append(_("Error report: %(path)s") % {"path": self.report_path})
-        return "\n".join(lines)
+        return lines
 
     def to_dict(self) -> dict:
         data = asdict(self)
