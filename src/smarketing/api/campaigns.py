@@ -18,7 +18,7 @@ from smarketing.api.schemas import (
     responses,
 )
 from smarketing.core.errors import NotFound
-from smarketing.crm.actions import do_create_campaign, do_update_campaign
+from smarketing.crm.actions import do_create_campaign, do_delete_campaign, do_update_campaign
 from smarketing.crm.models import Campaign
 
 router = Router(tags=["campaigns"])
@@ -76,3 +76,12 @@ def update_campaign(request: HttpRequest, campaign_id: int, payload: CampaignUpd
             campaign, payload.model_dump(exclude_unset=True), actor=actor_of(request)
         )
     return get_campaign(campaign_id)
+
+
+@router.delete(
+    "/campaigns/{campaign_id}", response=responses({204: None}, 404, 409), **scoped(WRITE)
+)
+def delete_campaign(request: HttpRequest, campaign_id: int, reason: Query[str] = ""):
+    """Delete a campaign no touch or contact is attributed to; it goes into the audit log."""
+    do_delete_campaign(get_campaign(campaign_id), actor=actor_of(request), reason=reason[:300])
+    return Status(204, None)

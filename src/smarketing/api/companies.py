@@ -18,7 +18,7 @@ from smarketing.api.schemas import (
     responses,
 )
 from smarketing.core.errors import NotFound
-from smarketing.crm.actions import do_create_company, do_update_company
+from smarketing.crm.actions import do_create_company, do_delete_company, do_update_company
 from smarketing.crm.models import Company
 
 router = Router(tags=["companies"])
@@ -72,3 +72,12 @@ def update_company(request: HttpRequest, company_id: int, payload: CompanyUpdate
     with located("body"):
         do_update_company(company, payload.model_dump(exclude_unset=True), actor=actor_of(request))
     return get_company(company_id)
+
+
+@router.delete(
+    "/companies/{company_id}", response=responses({204: None}, 404, 409), **scoped(WRITE)
+)
+def delete_company(request: HttpRequest, company_id: int, reason: Query[str] = ""):
+    """Delete a company without contacts or deals (managers and admins); it goes into the audit log."""
+    do_delete_company(get_company(company_id), actor=actor_of(request), reason=reason[:300])
+    return Status(204, None)

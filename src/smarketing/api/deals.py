@@ -20,7 +20,13 @@ from smarketing.api.schemas import (
     responses,
 )
 from smarketing.core.errors import NotFound, fail
-from smarketing.crm.actions import do_close_deal, do_create_deal, do_move_deal, do_update_deal
+from smarketing.crm.actions import (
+    do_close_deal,
+    do_create_deal,
+    do_delete_deal,
+    do_move_deal,
+    do_update_deal,
+)
 from smarketing.crm.choices import OPEN_DEAL_STAGES, DealStage
 from smarketing.crm.models import Contact, Deal
 
@@ -126,3 +132,10 @@ def close_deal(request: HttpRequest, deal_id: int, payload: DealClose):
             amount=payload.amount,
         )
     return get_deal(deal_id)
+
+
+@router.delete("/deals/{deal_id}", response=responses({204: None}, 404), **scoped(WRITE))
+def delete_deal(request: HttpRequest, deal_id: int, reason: Query[str] = ""):
+    """Delete a deal entered by mistake (managers and admins); the audit log keeps it and its history."""
+    do_delete_deal(get_deal(deal_id), actor=actor_of(request), reason=reason[:300])
+    return Status(204, None)

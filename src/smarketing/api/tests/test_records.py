@@ -225,3 +225,35 @@ def test_company_list_query_budget(writer_api, django_assert_max_num_queries):
         page = writer_api.get("/companies", {"limit": 40}).json()
     assert len(page["items"]) == 40 and all(c["owner"] for c in page["items"])
     assert Company.objects.count() == 40
+
+
+def test_deleting_companies_deals_and_campaigns(writer_api, rep_api):
+    from smarketing.core.models import AuditEntry
+    from smarketing.core.testing import make_campaign
+    from smarketing.crm.actions import ingest_touch
+
+    busy = make_company(name="Busy")
+    make_contact(company=busy.pk)
+    refused = writer_api.delete(f"/companies/{busy.pk}")
+    assert refused.status_code == 409 and error_of(refused)["code"] == "conflict"
+    empty = make_company(name="Empty")
+    assert rep_api.delete(f"/companies/{empty.pk}").status_code == 403
+    assert writer_api.delete(f"/companies/{empty.pk}?reason=duplicate").status_code == 204
+    assert list(Company.objects.values_list("name", flat=True)) == ["Busy"]
+
+    deal = do_create_deal({"name": "Typo deal", "contact_ids": [make_contact().pk]}, actor=SYSTEM)
+    assert rep_api.delete(f"/deals/{deal.pk}").status_code == 403
+    assert writer_api.delete(f"/deals/{deal.pk}?reason=typo").status_code == 204
+    assert not Deal.objects.exists() and not DealStageChange.objects.exists()
+    audit = AuditEntry.objects.get(action="deal.deleted")
+    assert audit.summary == "typo" and audit.changes["stage_history"][0]["to"] == "qualification"
+
+    attributed = make_campaign(name="Attributed")
+    ingest_touch(
+        {"email": "t@acme.test", "type": "ad_click", "campaign_id": attributed.pk}, actor=SYSTEM
+    )
+    assert writer_api.delete(f"/campaigns/{attributed.pk}").status_code == 409
+    unused = make_campaign(name="Unused")
+    assert writer_api.delete(f"/campaigns/{unused.pk}").status_code == 204
+    assert list(Campaign.objects.values_list("name", flat=True)) == ["Attributed"]
+    assert writer_api.delete(f"/campaigns/{unused.pk}").status_code == 404

@@ -1,5 +1,6 @@
 """Every write on the CRM goes through these functions: validate, write in one transaction, append history."""
 
+from smarketing.crm.actions.deletion import do_delete_campaign, do_delete_company, do_delete_deal
 from smarketing.crm.actions.lifecycle import (
     advance_to,
     check_stage,
@@ -52,7 +53,10 @@ __all__ = [
     "do_create_contact",
     "do_create_deal",
     "do_define_property",
+    "do_delete_campaign",
+    "do_delete_company",
     "do_delete_contact",
+    "do_delete_deal",
     "do_log_activity",
     "do_move_deal",
     "do_update_campaign",
