@@ -14,6 +14,7 @@ import sys
 import time
 from dataclasses import dataclass
 
+import gunicorn
 from django.core.management.base import BaseCommand, CommandError
 
 from smarketing.demo.readiness import login_lines, not_migrated_message, pending_migrations
@@ -31,6 +32,10 @@ def parse_bind(text: str) -> tuple[str, int]:
 
 
 def web_command(bind: str, workers: int) -> list[str]:
+    extra = []
+    if gunicorn.version_info >= (27,):
+        # One control socket per user by default: parallel servers would fight over it.
+        extra.append("--no-control-socket")
     return [
         sys.executable,
         "-m",
@@ -46,6 +51,7 @@ def web_command(bind: str, workers: int) -> list[str]:
         "60",
         "--error-logfile",
         "-",
+        *extra,
     ]
 
 
