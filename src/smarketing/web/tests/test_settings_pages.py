@@ -144,3 +144,12 @@ def test_rep_cannot_revoke_tokens(rep_client, admin_user):
     assert rep_client.post(reverse("web:token_revoke", args=[token.pk])).status_code == 403
     token.refresh_from_db()
     assert token.revoked_at is None
+
+
+def test_admin_cannot_deactivate_themselves(admin_user):
+    client = signed_in(admin_user)
+    response = client.post(
+        reverse("web:user_active", args=[admin_user.pk]), {"active": "0"}, follow=True
+    )
+    assert "You cannot deactivate yourself." in response.content.decode()
+    assert User.objects.get(pk=admin_user.pk).is_active

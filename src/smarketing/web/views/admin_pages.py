@@ -163,6 +163,10 @@ def user_role(request: HttpRequest, pk: int) -> HttpResponse:
 def user_active(request: HttpRequest, pk: int) -> HttpResponse:
     user = get_object_or_404(User, pk=pk)
     active = request.POST.get("active") == "1"
+    if user == request.user and not active:
+        # Nobody would be left to undo it if the last admin locked themselves out.
+        messages.error(request, _("You cannot deactivate yourself."))
+        return redirect("web:users")
     try:
         do_set_user_active(user, active, actor=web_actor(request))
     except (NotAllowed, NotFound):
