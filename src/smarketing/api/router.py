@@ -22,6 +22,8 @@ from smarketing.api import (
     companies,
     contacts,
     deals,
+    exports,
+    imports,
     properties,
     tokens,
     touches,
@@ -140,6 +142,8 @@ for resource in (
     activities,
     touches,
     properties,
+    imports,
+    exports,
     users,
     tokens,
 ):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from ninja import Schema
 from pydantic import AfterValidator, ConfigDict, Field
@@ -705,6 +705,57 @@ class TouchQuery(PageQuery):
 class StageChangeOut(Schema):
     contact: ContactOut
     transition: TransitionOut
+
+
+# --- import and export ---------------------------------------------------------------
+
+
+class RowErrorOut(Schema):
+    line: int = Field(description="Physical line in the file; the header is line 1.")
+    column: str
+    value: str
+    reason: str
+
+
+class ImportReportOut(Schema):
+    kind: str
+    source: str
+    total_rows: int
+    created: int
+    updated: int
+    unchanged: int
+    failed: int
+    skipped: int = Field(
+        description="Rows left out: the bad ones, or all rows of an aborted import."
+    )
+    written: bool = Field(description="Whether anything reached the database.")
+    dry_run: bool
+    aborted: bool
+    on_error: str
+    seconds: float
+    encoding: str
+    delimiter: str
+    properties_defined: list[str]
+    owners_created: list[str]
+    companies_created: int
+    warnings: list[str]
+    error_count: int
+    errors: list[RowErrorOut] = Field(description="The first 1000 row errors.")
+    summary: str
+
+
+class ExportQuery(Schema):
+    format: Literal["csv", "json"] = "csv"
+    q: str = Field("", max_length=200, description="Contacts whose name, email or company match.")
+    stage: str = Field(
+        "", description="Contacts at this lifecycle stage (several separated by commas)."
+    )
+    owner: str = Field("", description="Contacts owned by this user id, or `none`.")
+    source: Channel | None = None
+    campaign: Id | None = None
+    company: Id | None = None
+    created_from: str = Field("", description="Contacts created on or after (YYYY-MM-DD).")
+    created_to: str = Field("", description="Contacts created before (YYYY-MM-DD).")
 
 
 # --- response maps -------------------------------------------------------------------
