@@ -1,0 +1,69 @@
+"""`python -m benchmarks <name> [--db sqlite|postgres] [options]`; `all` runs each in turn.
+
+single  one touch per request over HTTP: wrk at full speed, then a fixed 500 req/s
+batch   1,000-touch batches over HTTP
+import  a 100,000-row contacts CSV through the importer
+demo    the demo generator at 100,000 contacts
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+
+NAMES = ("single", "batch", "import", "demo")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("name", choices=[*NAMES, "all"])
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (HTTP benchmarks)")
+    parser.add_argument("--seconds", type=int, default=20, help="length of each HTTP run")
+    parser.add_argument("--rate", type=int, default=500, help="fixed request rate (single)")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections (single)")
+    parser.add_argument("--batches", type=int, default=60, help="number of batches (batch)")
+    parser.add_argument("--concurrency", type=int, default=2, help="batches in flight (batch)")
+    parser.add_argument("--rows", type=int, default=100_000, help="CSV rows (import)")
+    parser.add_argument("--contacts", type=int, default=100_000, help="demo contacts (demo)")
+    args = parser.parse_args(argv)
+
+    if args.name == "all":
+        # Each benchmark in its own process, against its own fresh database.
+        code = 0
+        for name in NAMES:
+            for db in ("sqlite", "postgres"):
+                print(f"\n=== {name} on {db} ===", flush=True)
+                code |= subprocess.call([sys.executable, "-m", "benchmarks", name, "--db", db])
+        return code
+
+    from benchmarks import suites
+    from benchmarks.harness import configure
+
+    bench = configure(args.name, args.db)
+    print(f"=== {args.name} on {args.db} (data in {bench.data_dir}) ===", flush=True)
+    if args.name == "single":
+        suites.single(
+            bench,
+            workers=args.workers,
+            seconds=args.seconds,
+            rate=args.rate,
+            connections=args.connections,
+        )
+    elif args.name == "batch":
+        suites.batch(bench, workers=args.workers, count=args.batches, concurrency=args.concurrency)
+    elif args.name == "import":
+        suites.import_csv(bench, rows=args.rows)
+    else:
+        suites.demo(bench, contacts=args.contacts)
+    print(f"Saved {bench.save()}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
