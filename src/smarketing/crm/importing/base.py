@@ -126,8 +126,9 @@ class RowExtractor:
         mapping = resolved.mapping
         self.width = len(resolved.header)
         self.placeholders = mapping.placeholders
+        self.value_maps = value_tables(resolved)
         self.columns = [
-            (plan.index, plan.header, [(t, mapping.values.get(t)) for t in plan.targets])
+            (plan.index, plan.header, [(t, self.value_maps.get(t)) for t in plan.targets])
             for plan in resolved.plans
         ]
         index_of = {h: i for i, h in enumerate(resolved.header) if h}
@@ -136,7 +137,6 @@ class RowExtractor:
             for target, template in mapping.templates.items()
         ]
         self.defaults = mapping.defaults
-        self.value_maps = mapping.values
 
     def extract(self, line: int, cells: list[str]) -> Row:
         # Extra empty cells are harmless (some tools end every line with a delimiter).
@@ -184,6 +184,22 @@ class RowExtractor:
                 if target not in row.values and value not in ("", None):
                     table = self.value_maps.get(target)
                     row.values[target] = (map_value(table, value) if table else value) or value
+
+
+def value_tables(resolved: ResolvedMapping) -> dict[str, dict[str, str | None]]:
+    """The mapping's value tables, where a choice field's `*` only catches values it does not know.
+
+    (`origin: {"*": other}` turns "carrier pigeon" into `other` but leaves `social` alone.)
+    """
+    from smarketing.crm.importing.fields import CATALOGS, choice_lookup
+
+    tables = {}
+    for target, table in resolved.mapping.values.items():
+        spec = CATALOGS[resolved.kind].get(target)
+        if "*" in table and spec is not None and spec.choices is not None:
+            table = {**choice_lookup(spec.choices), **table}
+        tables[target] = table
+    return tables
 
 
 def map_value(table: dict[str, str | None], raw: str) -> str | None:

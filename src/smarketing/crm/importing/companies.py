@@ -168,6 +168,8 @@ class CompanyImporter(Importer):
             for k, v in cleaned.items()
             if k in FIELDS and v not in (None, "") and getattr(existing, k) != v
         }
+        if keys[0][0] == "name" and changed.get("name", "").casefold() == existing.name.casefold():
+            del changed["name"]  # matched by name: another capitalisation is not a rename
         if owner is not None and (owner.pk is None or owner.pk != existing.owner_id):
             changed["owner"] = owner
         if props:

@@ -36,6 +36,7 @@ from smarketing.crm.importing.base import (
     RowExtractor,
     RowFailed,
     map_value,
+    value_tables,
 )
 from smarketing.crm.importing.fields import KINDS, PROPERTY_OBJECT, header_key
 from smarketing.crm.importing.mapping import build_mapping, resolve_columns
@@ -231,11 +232,12 @@ def _scan(table: CsvSource, resolved, targets: set[str]) -> tuple[int, dict[str,
             if index < len(cells):
                 raw[index].add(cells[index].strip())
     mapping = resolved.mapping
+    tables = value_tables(resolved)
     distinct: dict[str, set[str]] = {}
     for index, ts in wanted:
         for target in ts:
             values = distinct.setdefault(target, set())
-            table_ = mapping.values.get(target)
+            table_ = tables.get(target)
             for value in raw[index]:
                 if not value or value.casefold() in mapping.placeholders:
                     continue
