@@ -118,23 +118,27 @@ def do_log_activity(
     return activity
 
 
-def _update_lead_status(contact: Contact, activity: Activity) -> None:
-    """Working a lead moves its status along, never back."""
-    if activity.kind not in CONTACT_ATTEMPT_KINDS and activity.kind != ActivityKind.MEETING:
-        return
-    status = contact.lead_status
-    if activity.outcome in (
-        Outcome.CONNECTED,
-        Outcome.REPLIED,
-        Outcome.MEETING_BOOKED,
-        Outcome.HELD,
-    ):
+def lead_status_after(status: str, kind: str, outcome: str) -> str:
+    """The lead status after an activity: working a lead moves it along, never back.
+
+    Shared by `do_log_activity` and the activity importer.
+    """
+    if kind not in CONTACT_ATTEMPT_KINDS and kind != ActivityKind.MEETING:
+        return status
+    if outcome in (Outcome.CONNECTED, Outcome.REPLIED, Outcome.MEETING_BOOKED, Outcome.HELD):
         target = LeadStatus.CONNECTED
     elif status in ("", LeadStatus.NEW, LeadStatus.OPEN):
         target = LeadStatus.IN_PROGRESS
     else:
-        return
-    if status != target and status not in (LeadStatus.UNQUALIFIED, LeadStatus.BAD_TIMING):
+        return status
+    if status in (LeadStatus.UNQUALIFIED, LeadStatus.BAD_TIMING):
+        return status
+    return target
+
+
+def _update_lead_status(contact: Contact, activity: Activity) -> None:
+    target = lead_status_after(contact.lead_status, activity.kind, activity.outcome)
+    if target != contact.lead_status:
         Contact.objects.filter(pk=contact.pk).update(lead_status=target)
         contact.lead_status = target
 

@@ -18,14 +18,8 @@ from django.utils.translation import gettext as _
 
 from smarketing.core.errors import DomainError
 from smarketing.core.models import User
-from smarketing.crm.actions.sales import check_activity
-from smarketing.crm.choices import (
-    CONTACT_ATTEMPT_KINDS,
-    ActivityKind,
-    Direction,
-    LeadStatus,
-    Outcome,
-)
+from smarketing.crm.actions.sales import check_activity, lead_status_after
+from smarketing.crm.choices import ActivityKind, Direction, Outcome
 from smarketing.crm.importing.base import (
     CREATED,
     UNCHANGED,
@@ -43,22 +37,6 @@ from smarketing.crm.importing.report import ImportFileError
 from smarketing.crm.models import Activity, Contact
 
 UPDATABLE = ("kind", "direction", "outcome", "subject", "note", "occurred_at", "duration_seconds")
-WORKING_OUTCOMES = {Outcome.CONNECTED, Outcome.REPLIED, Outcome.MEETING_BOOKED, Outcome.HELD}
-
-
-def lead_status_after(status: str, kind: str, outcome: str) -> str:
-    """The lead status a contact has after this activity (the rule `do_log_activity` applies)."""
-    if kind not in CONTACT_ATTEMPT_KINDS and kind != ActivityKind.MEETING:
-        return status
-    if outcome in WORKING_OUTCOMES:
-        target = LeadStatus.CONNECTED
-    elif status in ("", LeadStatus.NEW, LeadStatus.OPEN):
-        target = LeadStatus.IN_PROGRESS
-    else:
-        return status
-    if status in (LeadStatus.UNQUALIFIED, LeadStatus.BAD_TIMING):
-        return status
-    return target
 
 
 @dataclass
