@@ -66,7 +66,8 @@ def normalise_email(raw: Any) -> str | None:
 
 def _choice(problems: list[FieldProblem], name: str, value: Any, choices: type) -> str:
     value = str(value or "").strip()
-    if value and value not in choices.values:
+    # `_value2member_map_` is the enum's own dict: `.values` rebuilds a list on every call.
+    if value and value not in choices._value2member_map_:
         problems.append(FieldProblem(name, f"must be one of {', '.join(choices.values)}", value))
     return value
 
@@ -135,7 +136,9 @@ def clean_contact_fields(data: Mapping[str, Any], *, partial: bool = False) -> d
             cleaned["properties"] = clean_properties(ObjectType.CONTACT, data["properties"])
         except ValidationFailed as exc:
             problems.extend(exc.problems)
-    if not partial and not cleaned.get("email") and not cleaned.get("external_id"):
+    has_key = cleaned.get("email") or cleaned.get("external_id")
+    # An invalid email is already reported; "required" would only repeat it.
+    if not partial and not has_key and not any(p.field == "email" for p in problems):
         problems.append(FieldProblem("email", "an email or an external id is required"))
     if problems:
         raise ValidationFailed("The contact is not valid.", problems)
