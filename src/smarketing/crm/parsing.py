@@ -72,16 +72,26 @@ def parse_date_text(text: str, *, day_first: bool = True) -> datetime | None:
 
 
 def as_aware(value: datetime | date | str | None) -> datetime | None:
+    """An aware datetime from text, a date or a datetime (naive ones are UTC); ValueError otherwise."""
     if value is None or value == "":
         return None
     if isinstance(value, str):
         parsed = parse_date_text(value)
         if parsed is None:
             raise ValueError("is not a date or date-time")
-        return parsed
-    if isinstance(value, datetime):
-        return value if timezone.is_aware(value) else value.replace(tzinfo=UTC)
-    return datetime.combine(value, time.min, tzinfo=UTC)
+    elif isinstance(value, datetime):
+        parsed = value if timezone.is_aware(value) else value.replace(tzinfo=UTC)
+    elif isinstance(value, date):
+        parsed = datetime.combine(value, time.min, tzinfo=UTC)
+    else:
+        # Numbers, lists… from JSON input are not dates.
+        raise ValueError("is not a date or date-time")
+    try:
+        # Databases store UTC: a moment that has no UTC reading (year 1 at +14:00) is unusable.
+        parsed.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is out of the supported date range") from None
+    return parsed
 
 
 def parse_money(text: str | float | int | Decimal | None) -> Decimal | None:

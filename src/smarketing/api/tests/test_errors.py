@@ -147,3 +147,37 @@ def test_conflicts_are_409(writer_api):
     assert response.status_code == 409
     assert error_of(response)["code"] == "conflict"
     assert fields_of(response) == {"body.email"}
+
+
+LONG_EMAIL = "a" * 64 + "@" + ("b" * 63 + ".") * 3 + "com"  # valid in form, 260 characters
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/contacts", {"email": LONG_EMAIL}, "body.email"),
+        ("/touches", {"email": LONG_EMAIL, "type": "page_view"}, "body.email"),
+        (
+            "/touches",
+            {"email": "x@y.test", "type": "page_view", "campaign_id": 10**30},
+            "body.campaign_id",
+        ),
+        (
+            "/touches",
+            {"email": "x@y.test", "type": "page_view", "occurred_at": "0001-01-01T00:00:00+14:00"},
+            "body.occurred_at",
+        ),
+        (
+            "/touches",
+            {"email": "x@y.test", "type": "page_view", "occurred_at": 1e30},
+            "body.occurred_at",
+        ),
+        ("/companies", {"name": "X", "domain": "d" * 300 + ".com"}, "body.domain"),
+    ],
+)
+def test_input_the_database_cannot_hold_is_422(writer_api, ingest_api, path, body, field):
+    client = ingest_api if path == "/touches" else writer_api
+    response = client.post(path, body)
+    assert response.status_code == 422, response.content
+    assert fields_of(response) == {field}
+    assert not Contact.objects.exists() and not Touch.objects.exists()
