@@ -98,11 +98,23 @@ def advance_to(
     Used by automatic moves (a deal created → opportunity, won → customer), which never
     move a contact backwards or out of `disqualified`.
     """
-    current = contact.lifecycle_stage
+    when = automatic_move_at(contact.lifecycle_stage, contact.lifecycle_changed_at, target, at)
+    if when is None:
+        return None
+    return _apply_transition(contact, target, actor=actor, reason=reason, at=when)
+
+
+def automatic_move_at(
+    current: str, changed_at: datetime | None, target: str, at: datetime
+) -> datetime | None:
+    """When an automatic forward move to `target` is dated, or None when it does not apply.
+
+    Never backwards or out of `disqualified`; never before the previous move. Shared by
+    `advance_to` and the deal importer, which plans many moves before writing them.
+    """
     if current == Stage.DISQUALIFIED or STAGE_RANK[current] >= STAGE_RANK[target]:
         return None
-    at = max(at, contact.lifecycle_changed_at) if contact.lifecycle_changed_at else at
-    return _apply_transition(contact, target, actor=actor, reason=reason, at=at)
+    return max(at, changed_at) if changed_at else at
 
 
 def _apply_transition(
@@ -169,6 +181,7 @@ def do_assign_owner(
 
 __all__ = [
     "advance_to",
+    "automatic_move_at",
     "check_can",
     "check_stage",
     "check_transition",

@@ -22,8 +22,9 @@ from smarketing.core.errors import DomainError
 from smarketing.core.models import User
 from smarketing.crm import events
 from smarketing.crm.actions import clean_deal_fields
+from smarketing.crm.actions.lifecycle import automatic_move_at
 from smarketing.crm.actions.sales import DEAL_FIELDS
-from smarketing.crm.choices import STAGE_RANK, DealStage, ObjectType, Stage
+from smarketing.crm.choices import DealStage, ObjectType, Stage
 from smarketing.crm.importing.base import (
     CREATED,
     UNCHANGED,
@@ -89,13 +90,12 @@ class DealPlan(Plan):
 
 def advance(contact: Contact, target: str, at: datetime, reason: str) -> ContactMove | None:
     """The automatic forward move `advance_to` would make, applied to the in-memory contact."""
-    current = contact.lifecycle_stage
-    if current == Stage.DISQUALIFIED or STAGE_RANK[current] >= STAGE_RANK[target]:
+    current, previous_at = contact.lifecycle_stage, contact.lifecycle_changed_at
+    when = automatic_move_at(current, previous_at, target, at)
+    if when is None:
         return None
-    previous_at = contact.lifecycle_changed_at
-    at = max(at, previous_at) if previous_at else at
-    contact.lifecycle_stage, contact.lifecycle_changed_at = target, at
-    return ContactMove(contact, current, target, at, reason, previous_at)
+    contact.lifecycle_stage, contact.lifecycle_changed_at = target, when
+    return ContactMove(contact, current, target, when, reason, previous_at)
 
 
 class DealImporter(Importer):
