@@ -60,6 +60,9 @@ def normalise_email(raw: Any) -> str | None:
     email = str(raw or "").strip().lower()
     if not email:
         return None
+    if len(email) > 254:
+        # The most an address can be (RFC 5321 path limit), and what the column holds.
+        raise DjangoValidationError("is longer than 254 characters")
     validate_email(email)
     return email
 
@@ -297,6 +300,8 @@ def clean_company_fields(data: Mapping[str, Any], *, partial: bool = False) -> d
         domain = normalise_domain(data["domain"])
         if domain and ("." not in domain or " " in domain):
             problems.append(FieldProblem("domain", "is not a domain name", data["domain"]))
+        elif domain and len(domain) > 200:
+            problems.append(FieldProblem("domain", "is longer than 200 characters", domain[:40] + "…"))
         cleaned["domain"] = domain
     for key, limit in (("industry", 120), ("country", 64)):
         if key in data:

@@ -197,7 +197,10 @@ def ingest_touches(
     campaign_ids = {
         int(i["campaign_id"])
         for i in items
-        if isinstance(i, Mapping) and str(i.get("campaign_id") or "").isdigit()
+        if isinstance(i, Mapping)
+        # Ids beyond a 64-bit key cannot exist (and overflow the database driver).
+        and str(i.get("campaign_id") or "").isdigit()
+        and len(str(i["campaign_id"])) <= 18
     }
     campaigns = Campaign.objects.in_bulk(campaign_ids) if campaign_ids else {}
     utm_names = {
