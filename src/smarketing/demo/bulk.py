@@ -43,7 +43,12 @@ class RowInserter:
                     None if value is None else str(value.astimezone(zone).replace(tzinfo=None))
                 )
             return f.get_db_prep_save
-        if isinstance(f, models.JSONField | models.DecimalField):
+        if isinstance(f, models.JSONField):
+            # Most touches carry no properties: adapt the empty object once, not per row.
+            empty = f.get_db_prep_save({}, self.connection)
+            prep = f.get_db_prep_save
+            return lambda value, connection: empty if value == {} else prep(value, connection)
+        if isinstance(f, models.DecimalField):
             return f.get_db_prep_save
         return None
 
