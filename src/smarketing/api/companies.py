@@ -20,13 +20,14 @@ from smarketing.api.schemas import (
 from smarketing.core.errors import NotFound
 from smarketing.crm.actions import do_create_company, do_delete_company, do_update_company
 from smarketing.crm.models import Company
+from smarketing.crm.querysets import CompanyQuerySet
 
 router = Router(tags=["companies"])
 
 COMPANY_SORTS = {"name": "name", "created": "created_at", "updated": "updated_at"}
 
 
-def companies() -> QuerySet[Company]:
+def companies() -> CompanyQuerySet:
     return Company.objects.select_related("owner")
 
 
@@ -40,7 +41,7 @@ def get_company(company_id: int) -> Company:
 @router.get("/companies", response=responses({200: CompanyPage}), **scoped(READ))
 def list_companies(request: HttpRequest, filters: Query[CompanyQuery]):
     """Companies matching the filters, one page at a time."""
-    qs = companies().search(filters.q)
+    qs: QuerySet[Company] = companies().search(filters.q)
     if filters.industry:
         qs = qs.filter(industry__iexact=filters.industry)
     if filters.country:

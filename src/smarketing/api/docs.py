@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import ninja
 from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.urls import reverse
@@ -33,7 +34,7 @@ ASSETS = {
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 
 
-def docs_asset(request: HttpRequest, name: str) -> HttpResponse:
+def docs_asset(request: HttpRequest, name: str) -> HttpResponseBase:
     if name not in ASSETS:
         return error_response(404, "not_found", f"There is no docs asset {name}.")
     response = FileResponse((NINJA_STATIC / name).open("rb"), content_type=ASSETS[name])
