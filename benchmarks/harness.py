@@ -145,6 +145,11 @@ class Server:
                 raise SystemExit(f"The server did not start; see {self.log_path}")
             time.sleep(0.3)
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) used so far by the server and its gunicorn workers."""
+        assert self.process is not None
+        return sum(_cpu_of(pid) for pid in _descendants(self.process.pid))
+
     def __exit__(self, *exc: object) -> None:
         assert self.process is not None
         self.process.send_signal(signal.SIGTERM)
@@ -152,6 +157,30 @@ class Server:
             self.process.wait(timeout=60)
         except subprocess.TimeoutExpired:
             self.process.kill()
+
+
+def _descendants(pid: int) -> list[int]:
+    found, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        found.append(current)
+        try:
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as handle:
+                    queue.extend(int(child) for child in handle.read().split())
+        except OSError:
+            continue
+    return found
+
+
+def _cpu_of(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    # utime and stime are the 14th and 15th fields of the line (11th and 12th after the name).
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def ingest_token() -> str:

@@ -90,7 +90,9 @@ def single(bench: Bench, *, workers: int, seconds: int, rate: int, connections: 
         say(f"Server: smarketing serve --no-worker, {workers} gunicorn workers, {bench.db}")
         say(f"1) Maximum throughput: wrk, {connections} connections, {seconds} s (closed loop)")
         before, _ = _touch_count()
+        cpu = server.cpu_seconds()
         found = _wrk(server, token, seconds, connections)
+        cpu_ms = (server.cpu_seconds() - cpu) * 1000 / max(1, found["requests"] or 0)
         stored, contacts = _touch_count()
         rps = found["requests_per_second"] or 0.0
         say(
@@ -98,8 +100,13 @@ def single(bench: Bench, *, workers: int, seconds: int, rate: int, connections: 
             f"({contacts:,} contacts); non-2xx {found['non_2xx']:.0f}; "
             f"p50 {found['p50_ms']:.1f} ms, p99 {found['p99_ms']:.1f} ms"
         )
+        say(
+            f"   app CPU {cpu_ms:.1f} ms per request: two idle cores could serve at most "
+            f"~{2000 / cpu_ms:,.0f} requests/s before the database's own work"
+        )
         say(f"   events/s vs target {SINGLE_TARGET:,}/s: {ratio(rps, SINGLE_TARGET)}")
         bench.record(
+            wrk_cpu_ms_per_request=cpu_ms,
             wrk={k: v for k, v in found.items() if k != "raw"},
             wrk_touches_stored=stored - before,
         )
@@ -169,7 +176,9 @@ def batch(bench: Bench, *, workers: int, count: int, concurrency: int, size: int
             payloads.append(http_request(server.port, "/api/v1/touches/batch", token, body))
         warm = asyncio.run(batches(server.port, payloads[:1], 1))
         before, _ = _touch_count()
+        cpu = server.cpu_seconds()
         result = asyncio.run(batches(server.port, payloads[1:], concurrency))
+        cpu_us = (server.cpu_seconds() - cpu) * 1e6 / max(1, result.items)
         stored, contacts = _touch_count()
         per_second = result.created / result.seconds if result.seconds else 0.0
         say(
@@ -180,6 +189,9 @@ def batch(bench: Bench, *, workers: int, count: int, concurrency: int, size: int
         say(
             f"   {per_second:,.0f} touches/s; batch latency p50 {percentile(result.latencies_ms, 0.5):.0f} ms, "
             f"p99 {percentile(result.latencies_ms, 0.99):.0f} ms; {stored - before:,} touches stored"
+        )
+        say(
+            f"   app CPU {cpu_us:.0f} µs per touch (~{2e6 / cpu_us:,.0f} touches/s on two idle cores)"
         )
         say(f"   vs target {BATCH_TARGET:,}/s: {ratio(per_second, BATCH_TARGET)}")
         bench.record(
@@ -193,6 +205,7 @@ def batch(bench: Bench, *, workers: int, count: int, concurrency: int, size: int
             failed_requests=result.failed_requests,
             seconds=result.seconds,
             touches_per_second=per_second,
+            cpu_us_per_touch=cpu_us,
             p50_ms=percentile(result.latencies_ms, 0.5),
             p99_ms=percentile(result.latencies_ms, 0.99),
             touches_stored=stored - before,
