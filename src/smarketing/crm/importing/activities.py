@@ -31,7 +31,7 @@ from smarketing.crm.importing.base import (
     Row,
     RowFailed,
 )
-from smarketing.crm.importing.bulk import insert_rows
+from smarketing.crm.importing.bulk import insert_rows, update_objects
 from smarketing.crm.importing.fields import ACTIVITY, normalise_choice
 from smarketing.crm.importing.report import ImportFileError
 from smarketing.crm.models import Activity, Contact
@@ -226,13 +226,13 @@ class ActivityImporter(Importer):
             if "rep" in plan.changed:
                 plan.activity.rep = ctx.owners.saved(plan.rep)
         if updated:
-            Activity.objects.bulk_update(
+            update_objects(
                 [p.activity for p in updated], sorted(set().union(*(p.changed for p in updated)))
             )
         moved = {p.contact.pk: p.contact for p in new if p.status_from is not None}
         for contact in moved.values():
             contact.updated_at = ctx.now
-        Contact.objects.bulk_update(list(moved.values()), ["lead_status", "updated_at"])
+        update_objects(list(moved.values()), ["lead_status", "updated_at"])
 
     def forget(self) -> None:
         self.contacts.clear()

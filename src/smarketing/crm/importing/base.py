@@ -28,10 +28,12 @@ from smarketing.core.choices import Capability, Role
 from smarketing.core.errors import DomainError, FieldProblem, NotAllowed
 from smarketing.core.models import User
 from smarketing.crm.actions import clean_company_fields, normalise_domain, normalise_email
+from smarketing.crm.choices import PropertyType
 from smarketing.crm.importing.mapping import ResolvedMapping, template_fields
 from smarketing.crm.importing.report import ImportReport, RowError
 from smarketing.crm.models import Campaign, Company, Contact, PropertyDefinition
 from smarketing.crm.parsing import parse_date_text
+from smarketing.crm.properties import coerce_property_value
 
 # Actions refuse records dated further ahead than this (clocks of other systems drift).
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -248,6 +250,57 @@ class ImportContext:
     ) -> None:
         if moment is not None and moment - self.now > FUTURE_TOLERANCE:
             problems.add(target, text or moment.isoformat(), _("is in the future"))
+
+
+class PropertyCleaner:
+    """A row's custom property values, each checked by the registry's own `coerce_property_value`.
+
+    Results are remembered per (property, cell text): files repeat the same few values
+    in thousands of rows. Dates follow the mapping's day-first setting.
+    """
+
+    def __init__(self, ctx: ImportContext):
+        self.ctx = ctx
+        self.targets = sorted(
+            (t, t.split(":", 1)[1]) for t in ctx.resolved.fields if t.startswith("property:")
+        )
+        self.memo: dict[tuple[str, str], Any] = {}
+
+    def clean(self, problems: Problems, values: dict[str, str]) -> dict[str, Any]:
+        cleaned: dict[str, Any] = {}
+        memo = self.memo
+        for target, name in self.targets:
+            raw = values.get(target)
+            if raw is None:
+                continue
+            result = memo.get((name, raw), _MISSING)
+            if result is _MISSING:
+                result = memo[(name, raw)] = self._coerce(name, raw)
+            if type(result) is _Refused:
+                problems.add(target, raw, result.reason)
+            else:
+                cleaned[name] = result
+        return cleaned
+
+    def _coerce(self, name: str, raw: str) -> Any:
+        definition = self.ctx.definitions.get(name)
+        if definition is None:
+            return _Refused(_("is not a defined property"))
+        value: Any = raw
+        if definition.type == PropertyType.DATE:
+            value = parse_when(raw, self.ctx.day_first) or raw
+        try:
+            return coerce_property_value(definition, value)
+        except ValueError as exc:
+            return _Refused(str(exc))
+
+
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class _Refused:
+    reason: str
 
 
 class Importer:

@@ -27,15 +27,16 @@ from smarketing.crm.importing.base import (
     Importer,
     Plan,
     Problems,
+    PropertyCleaner,
     Row,
     RowFailed,
     _batches,
 )
-from smarketing.crm.importing.bulk import insert_rows
+from smarketing.crm.importing.bulk import insert_rows, update_objects
 from smarketing.crm.importing.fields import COMPANY
 from smarketing.crm.importing.report import ImportFileError
 from smarketing.crm.models import Company, Contact
-from smarketing.crm.properties import clean_properties, merge_properties
+from smarketing.crm.properties import merge_properties
 
 FIELDS = (
     "name",
@@ -70,7 +71,7 @@ class CompanyImporter(Importer):
 
     def prepare(self, distinct: dict[str, set[str]]) -> None:
         self.ctx.owners.load(distinct.get("owner", ()))
-        self.properties = [t for t in self.ctx.resolved.fields if t.startswith("property:")]
+        self.property_values = PropertyCleaner(self.ctx)
         self.seen: dict[tuple[str, str], int] = {}
         self.by_key: dict[tuple[str, str], Company] = {}
 
@@ -144,13 +145,7 @@ class CompanyImporter(Importer):
             cleaned = clean_company_fields(data, partial=existing is not None)
         except DomainError as exc:
             problems.extend_from(exc)
-        props: dict[str, Any] = {}
-        raw_props = {t.split(":", 1)[1]: values[t] for t in self.properties if t in values}
-        if raw_props:
-            try:
-                props = clean_properties(ObjectType.COMPANY, raw_props, definitions=ctx.definitions)
-            except DomainError as exc:
-                problems.extend_from(exc)
+        props = self.property_values.clean(problems, values)
         problems.raise_if_any()
         if existing is None:
             created_at = created_at or ctx.now
@@ -195,7 +190,7 @@ class CompanyImporter(Importer):
                 plan.company.owner = ctx.owners.saved(plan.owner)
         if updated:
             fields = sorted(set().union(*(p.changed for p in updated)) | {"updated_at"})
-            Company.objects.bulk_update([p.company for p in updated], fields)
+            update_objects([p.company for p in updated], fields)
             contact_ids = list(
                 Contact.objects.filter(company__in=[p.company for p in updated]).values_list(
                     "pk", flat=True

@@ -32,14 +32,15 @@ from smarketing.crm.importing.base import (
     Importer,
     Plan,
     Problems,
+    PropertyCleaner,
     Row,
     RowFailed,
 )
-from smarketing.crm.importing.bulk import insert_rows, loaded
+from smarketing.crm.importing.bulk import insert_rows, loaded, update_objects
 from smarketing.crm.importing.fields import CONTACT, normalise_choice
 from smarketing.crm.importing.report import ImportFileError
 from smarketing.crm.models import Company, Contact, LifecycleTransition, OwnerChange
-from smarketing.crm.properties import clean_properties, merge_properties
+from smarketing.crm.properties import merge_properties
 
 TEXT_FIELDS = (
     "email",
@@ -101,7 +102,7 @@ class ContactImporter(Importer):
         self.contacts = ContactLookup(lock=ctx.writing)
         self.keys = ctx.resolved.mapping.key or ["email", "external_id"]
         self.seen: dict[str, dict[str, int]] = {"email": {}, "external_id": {}}
-        self.properties = [t for t in fields if t.startswith("property:")]
+        self.property_values = PropertyCleaner(ctx)
         self.can_reassign = ctx.actor.can(Capability.REASSIGN)
 
     def plan_chunk(self, rows: list[Row]) -> list[ContactPlan]:
@@ -183,13 +184,7 @@ class ContactImporter(Importer):
             cleaned = clean_contact_fields(data)
         except DomainError as exc:
             problems.extend_from(exc)
-        props: dict[str, Any] = {}
-        raw_props = {t.split(":", 1)[1]: values[t] for t in self.properties if t in values}
-        if raw_props:
-            try:
-                props = clean_properties(ObjectType.CONTACT, raw_props, definitions=ctx.definitions)
-            except DomainError as exc:
-                problems.extend_from(exc)
+        props = self.property_values.clean(problems, values)
         problems.raise_if_any()
 
         if match is None:
@@ -316,7 +311,7 @@ class ContactImporter(Importer):
                     plan.contact.owner = plan.owner
                     plan.changed.add("owner")
                 fields |= plan.changed
-            Contact.objects.bulk_update([p.contact for p in updated], sorted(fields))
+            update_objects([p.contact for p in updated], sorted(fields))
 
         transitions = [
             {

@@ -34,15 +34,16 @@ from smarketing.crm.importing.base import (
     Importer,
     Plan,
     Problems,
+    PropertyCleaner,
     Row,
     RowFailed,
     split_list,
 )
-from smarketing.crm.importing.bulk import insert_rows, loaded
+from smarketing.crm.importing.bulk import insert_rows, loaded, update_objects
 from smarketing.crm.importing.fields import DEAL, normalise_choice
 from smarketing.crm.importing.report import ImportFileError
 from smarketing.crm.models import Company, Contact, Deal, DealStageChange, LifecycleTransition
-from smarketing.crm.properties import clean_properties, merge_properties
+from smarketing.crm.properties import merge_properties
 
 CLOSED = (DealStage.WON, DealStage.LOST)
 
@@ -124,7 +125,7 @@ class DealImporter(Importer):
         self.companies.load(distinct.get("company", ()), distinct.get("company_domain", ()))
         self.contacts = ContactLookup(lock=ctx.writing)
         self.seen: dict[str, int] = {}
-        self.properties = [t for t in ctx.resolved.fields if t.startswith("property:")]
+        self.property_values = PropertyCleaner(ctx)
         self.deals: dict[str, Deal] = {}
         self.deal_contacts: dict[int, list[Contact]] = {}
 
@@ -220,13 +221,7 @@ class DealImporter(Importer):
             cleaned = clean_deal_fields(data, partial=existing is not None)
         except DomainError as exc:
             problems.extend_from(exc)
-        props: dict[str, Any] = {}
-        raw_props = {t.split(":", 1)[1]: values[t] for t in self.properties if t in values}
-        if raw_props:
-            try:
-                props = clean_properties(ObjectType.DEAL, raw_props, definitions=ctx.definitions)
-            except DomainError as exc:
-                problems.extend_from(exc)
+        props = self.property_values.clean(problems, values)
         disqualified = [c for c in contacts if c.lifecycle_stage == Stage.DISQUALIFIED]
         if disqualified:
             problems.add(
@@ -422,7 +417,7 @@ class DealImporter(Importer):
                 if "owner" in plan.changed:
                     plan.deal.owner = plan.owner
             fields = sorted(set().union(*(p.changed for p in updated)) | {"updated_at"})
-            Deal.objects.bulk_update([p.deal for p in updated], fields)
+            update_objects([p.deal for p in updated], fields)
         insert_rows(
             Deal.contacts.through,
             [{"deal_id": p.deal_id, "contact_id": c.pk} for p in live for c in p.contacts],
@@ -461,7 +456,7 @@ class DealImporter(Importer):
         touched = {id(m.contact): m.contact for m in moves}
         for contact in touched.values():
             contact.updated_at = ctx.now
-        Contact.objects.bulk_update(
+        update_objects(
             list(touched.values()), ["lifecycle_stage", "lifecycle_changed_at", "updated_at"]
         )
         if transitions:

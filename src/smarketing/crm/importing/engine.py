@@ -162,8 +162,10 @@ def run_import(
             report.aborted = True
     else:
         for rows, consumed in _chunks(ctx, table):
-            plans = importer.plan_chunk(rows)
-            _write(ctx, importer, plans)
+            # One transaction per chunk: the records a chunk reads stay locked until it is written.
+            with transaction.atomic():
+                plans = importer.plan_chunk(rows)
+                _write(ctx, importer, plans)
             done = _progress(progress, done + consumed, total)
         if report.created or report.updated:
             _audit(ctx)

@@ -14,7 +14,7 @@ import csv
 import io
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -30,6 +30,8 @@ _BOMS = (
 )
 # Cells longer than this are almost always an unmatched quote swallowing the file.
 FIELD_SIZE_LIMIT = 1_000_000
+# Files up to this many characters keep their parsed records after the first pass.
+KEEP_PARSED_CHARS = 64_000_000
 _SNIFF_RECORDS = 50
 
 
@@ -42,9 +44,23 @@ class CsvSource:
     encoding: str
     delimiter: str
     header: list[str]
+    _parsed: list[tuple[int, list[str]]] | None = field(default=None, repr=False)
 
     def records(self) -> Iterator[tuple[int, list[str]]]:
         """(first physical line, cells) for every non-blank record after the header."""
+        if self._parsed is not None:
+            yield from self._parsed
+            return
+        keep: list[tuple[int, list[str]]] | None = (
+            [] if len(self.text) <= KEEP_PARSED_CHARS else None
+        )
+        for record in self._parse():
+            if keep is not None:
+                keep.append(record)
+            yield record
+        self._parsed = keep
+
+    def _parse(self) -> Iterator[tuple[int, list[str]]]:
         reader = _reader(self.text, self.delimiter)
         previous_end = 0
         seen_header = False

@@ -681,3 +681,18 @@ def test_import_after_app_changes_respects_history(db, tmp_path):
     assert report.failed == 1 and "Stages only move forward" in report.errors[0].reason
     ana.refresh_from_db()
     assert ana.lifecycle_stage == "sql"
+
+
+def test_imports_outside_any_transaction(transactional_db, tmp_path):
+    """As the CLI runs them: each mode opens its own transactions (row locks need one on PostgreSQL)."""
+    path = write(tmp_path, "email,stage\nana@example.com,lead\nbo@example.com,mql\n")
+    assert run(path, chunk_size=1).created == 2
+    changed = write(tmp_path, "email,stage\nana@example.com,mql\nbo@example.com,mql\n", "changed.csv")
+    assert run(changed, dry_run=True).updated == 1
+    assert run(changed, on_error="abort").updated == 1
+    deals = write(tmp_path, "external_id,name,stage,contact_email\nD1,First,won,ana@example.com\n", "deals.csv")
+    assert run_import("deals", deals, options=ImportOptions(), actor=SYSTEM).created == 1
+    assert dict(Contact.objects.values_list("email", "lifecycle_stage")) == {
+        "ana@example.com": "customer",
+        "bo@example.com": "mql",
+    }
