@@ -10,7 +10,6 @@ name gets the field's default, exactly as a model instance would.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -67,8 +66,8 @@ def _converter(field: models.Field) -> Callable[[Any], Any] | None:
     kind = field.get_internal_type()
     vendor = connection.vendor
     if kind == "JSONField":
-        encoder = field.encoder or DjangoJSONEncoder
-        return lambda value: json.dumps(value, cls=encoder)
+        # One encoder for every row: `json.dumps(cls=…)` would build one per value.
+        return (field.encoder or DjangoJSONEncoder)().encode
     if vendor == "postgresql":
         return None  # psycopg adapts datetimes, decimals and booleans itself
     if kind == "DateTimeField":
