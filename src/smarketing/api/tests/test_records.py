@@ -257,3 +257,44 @@ def test_deleting_companies_deals_and_campaigns(writer_api, rep_api):
     assert writer_api.delete(f"/campaigns/{unused.pk}").status_code == 204
     assert list(Campaign.objects.values_list("name", flat=True)) == ["Attributed"]
     assert writer_api.delete(f"/campaigns/{unused.pk}").status_code == 404
+
+
+def test_every_list_has_a_fixed_query_budget(admin_api, django_assert_max_num_queries):
+    """Ten records or twenty, a page costs the same few queries (no query per record)."""
+    from smarketing.api.tests.conftest import token_for
+    from smarketing.core.testing import make_campaign
+    from smarketing.crm.actions import do_define_property, do_log_activity, ingest_touch
+
+    def add_records(n: int) -> None:
+        for _ in range(n):
+            rep = make_user(Role.SALES_REP)
+            token_for(rep, ["read"])
+            company = make_company(owner=rep.pk)
+            contact = make_contact(company=company.pk, owner=rep.pk)
+            do_log_activity(contact, kind="call", actor=SYSTEM, rep=rep)
+            ingest_touch({"email": contact.email, "type": "page_view"}, actor=SYSTEM)
+            make_campaign()
+            do_create_deal(
+                {"name": "D", "contact_ids": [contact.pk], "owner_id": rep.pk}, actor=SYSTEM
+            )
+            do_define_property(object_type="contact", name=f"p{company.pk}", actor=SYSTEM)
+
+    lists = [
+        "/contacts",
+        "/companies",
+        "/deals",
+        "/campaigns",
+        "/activities",
+        "/touches",
+        "/properties",
+        "/users",
+        "/tokens",
+    ]
+    admin_api.get("/me")
+    for n in (10, 10):
+        add_records(n)
+        for path in lists:
+            with django_assert_max_num_queries(4):  # token, count, page, a prefetch at most
+                response = admin_api.get(path, {"limit": 200})
+            assert response.status_code == 200, (path, response.content)
+            assert response.json()["count"] >= 10, path
