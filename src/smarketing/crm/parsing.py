@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
+from email.utils import parsedate_to_datetime
 
 from django.utils import timezone
 
@@ -18,15 +19,28 @@ _DATE_FORMATS = [
     "%Y-%m-%dT%H:%M:%S.%f",
     "%Y-%m-%dT%H:%M",
     "%Y/%m/%d",
+    "%Y/%m/%d %H:%M",
+    "%Y/%m/%d %H:%M:%S",
     "%d/%m/%Y",
     "%d/%m/%Y %H:%M",
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%y",
     "%d.%m.%Y",
+    "%d.%m.%Y %H:%M",
+    "%d.%m.%Y %H:%M:%S",
     "%m/%d/%Y",
     "%m/%d/%Y %H:%M",
+    "%m/%d/%Y %H:%M:%S",
     "%m/%d/%Y %I:%M %p",
+    "%m/%d/%Y %I:%M:%S %p",
+    "%m/%d/%y",
     "%d-%m-%Y",
+    "%d-%m-%Y %H:%M",
+    "%d-%b-%Y",
     "%d %b %Y",
+    "%d %b %Y %H:%M",
     "%b %d, %Y",
+    "%b %d %Y",
     "%d %B %Y",
     "%B %d, %Y",
 ]
@@ -65,7 +79,11 @@ def parse_date_text(text: str, *, day_first: bool = True) -> datetime | None:
             except ValueError:
                 continue
     if parsed is None:
-        return None
+        # E-mail style dates (RFC 2822), as some exports and web forms write them.
+        try:
+            parsed = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
     if timezone.is_naive(parsed):
         parsed = parsed.replace(tzinfo=UTC)
     return parsed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime
 
 import pytest
 
@@ -178,3 +179,34 @@ def test_blank_trailing_lines_and_whitespace_only_rows_are_not_rows(db, tmp_path
     report = import_contacts(write(tmp_path, "email\n\nana@example.com\n , \n\n"))
     assert report.total_rows == 1 and report.ok
     assert LifecycleTransition.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "day_first", "expected"),
+    [
+        ("2026-03-04", True, "2026-03-04T00:00:00+00:00"),
+        ("2026-03-04T10:05:00Z", True, "2026-03-04T10:05:00+00:00"),
+        ("2026-03-04 10:05:00+02:00", True, "2026-03-04T10:05:00+02:00"),
+        ("04/03/2026", True, "2026-03-04T00:00:00+00:00"),
+        ("03/04/2026", False, "2026-03-04T00:00:00+00:00"),
+        (
+            "13/03/2026 10:05:07",
+            False,
+            "2026-03-13T10:05:07+00:00",
+        ),  # impossible as US: read day-first
+        ("3/4/2026 2:05:07 PM", False, "2026-03-04T14:05:07+00:00"),
+        ("04.03.2026 10:05", True, "2026-03-04T10:05:00+00:00"),
+        ("04-Mar-2026", True, "2026-03-04T00:00:00+00:00"),
+        ("Mar 4, 2026", True, "2026-03-04T00:00:00+00:00"),
+        ("4 March 2026", True, "2026-03-04T00:00:00+00:00"),
+        ("Wed, 04 Mar 2026 10:05:00 +0000", True, "2026-03-04T10:05:00+00:00"),
+    ],
+)
+def test_dates_in_common_formats(db, tmp_path, text, day_first, expected):
+    path = write(tmp_path, f'email,created\nana@example.com,"{text}"\n')
+    report = import_contacts(path, mapping={"day_first": day_first})
+    assert report.ok, report.errors
+    assert (
+        Contact.objects.get().created_at.isoformat()
+        == datetime.fromisoformat(expected).astimezone(UTC).isoformat()
+    )
