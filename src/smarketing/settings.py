@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "huey.contrib.djhuey",
     "smarketing.core",
     "smarketing.crm",
+    "smarketing.definitions",
+    "smarketing.scoring",
     "smarketing.api",
     "smarketing.web",
 ]
@@ -123,6 +125,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise serves from the finders; collectstatic is optional
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -153,6 +156,8 @@ else:
 
 # Ingestion limits.
 SMARKETING_MAX_BATCH = get_from_env("SMARKETING_MAX_BATCH", 1000)
+# Score contacts as touches and profile changes are written (off only to measure its cost).
+SMARKETING_SCORE_ON_WRITE = get_from_env("SMARKETING_SCORE_ON_WRITE", True)
 
 LOGGING = {
     "version": 1,

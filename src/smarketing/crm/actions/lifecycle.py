@@ -12,6 +12,7 @@ from smarketing.core.actors import Actor, as_actor
 from smarketing.core.choices import Capability
 from smarketing.core.errors import IllegalTransition, NotAllowed, fail
 from smarketing.core.models import User
+from smarketing.crm import events
 from smarketing.crm.choices import DISQUALIFIABLE, RECYCLABLE, STAGE_RANK, Stage
 from smarketing.crm.models import Contact, LifecycleTransition, OwnerChange
 
@@ -134,6 +135,7 @@ def _apply_transition(
     )
     contact.lifecycle_stage = target
     contact.lifecycle_changed_at = at
+    events.stages_changed.send(sender=Contact, transitions=[row])
     return row
 
 

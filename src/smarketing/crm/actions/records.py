@@ -18,6 +18,7 @@ from smarketing.core.actors import Actor, as_actor
 from smarketing.core.choices import Capability
 from smarketing.core.errors import Conflict, FieldProblem, NotFound, ValidationFailed, fail
 from smarketing.core.models import User
+from smarketing.crm import events
 from smarketing.crm.actions.lifecycle import check_owner, check_stage, check_time, do_assign_owner
 from smarketing.crm.choices import Channel, LeadStatus, ObjectType, PropertyType, Seniority, Stage
 from smarketing.crm.models import (
@@ -183,7 +184,7 @@ def do_create_contact(
                 lifecycle_changed_at=created_at,
                 created_at=created_at,
             )
-            LifecycleTransition.objects.create(
+            creation = LifecycleTransition.objects.create(
                 contact=contact,
                 from_stage="",
                 to_stage=stage,
@@ -192,6 +193,8 @@ def do_create_contact(
                 rule=actor.rule[:120],
                 reason=reason or "created",
             )
+            events.stages_changed.send(sender=Contact, transitions=[creation])
+            events.profiles_changed.send(sender=Contact, contact_ids=[contact.pk])
             if owner is not None:
                 do_assign_owner(
                     contact, owner, actor=actor, reason="owner at creation", at=created_at
@@ -236,6 +239,7 @@ def do_update_contact(
         changes = {k: [before[k], after[k]] for k in cleaned if before[k] != after[k]}
         if changes:
             record_audit(actor, "contact.updated", contact, str(contact), changes)
+            events.profiles_changed.send(sender=Contact, contact_ids=[contact.pk])
     return contact
 
 
@@ -301,7 +305,9 @@ def clean_company_fields(data: Mapping[str, Any], *, partial: bool = False) -> d
         if domain and ("." not in domain or " " in domain):
             problems.append(FieldProblem("domain", "is not a domain name", data["domain"]))
         elif domain and len(domain) > 200:
-            problems.append(FieldProblem("domain", "is longer than 200 characters", domain[:40] + "…"))
+            problems.append(
+                FieldProblem("domain", "is longer than 200 characters", domain[:40] + "…")
+            )
         cleaned["domain"] = domain
     for key, limit in (("industry", 120), ("country", 64)):
         if key in data:
@@ -391,6 +397,9 @@ def do_update_company(
         }
         if changes:
             record_audit(actor, "company.updated", company, company.name, changes)
+            contact_ids = list(company.contacts.values_list("pk", flat=True))
+            if contact_ids:
+                events.profiles_changed.send(sender=Company, contact_ids=contact_ids)
     return company
 
 

@@ -22,6 +22,7 @@ from django.utils import timezone
 from smarketing.core.actors import Actor, as_actor
 from smarketing.core.errors import FieldProblem
 from smarketing.core.models import User
+from smarketing.crm import events
 from smarketing.crm.actions.records import normalise_email
 from smarketing.crm.choices import CONVERSION_TOUCHES, Channel, Stage, TouchType
 from smarketing.crm.models import Campaign, Contact, LifecycleTransition, Touch
@@ -327,7 +328,7 @@ def _write(valid: list[TouchInput], actor: Actor) -> list[IngestResult]:
         created_list = list(new_contacts.values())
         if created_list:
             Contact.objects.bulk_create(created_list)
-            LifecycleTransition.objects.bulk_create(
+            creations = LifecycleTransition.objects.bulk_create(
                 [
                     LifecycleTransition(
                         contact=c,
@@ -341,6 +342,8 @@ def _write(valid: list[TouchInput], actor: Actor) -> list[IngestResult]:
                     for c in created_list
                 ]
             )
+            for contact, creation in zip(created_list, creations, strict=True):
+                contact._creation = creation  # type: ignore[attr-defined]
 
         # 4. Known people: fill blank profile fields, set a missing source, promote converting subscribers.
         transitions: list[LifecycleTransition] = []
@@ -408,6 +411,14 @@ def _write(valid: list[TouchInput], actor: Actor) -> list[IngestResult]:
             for t in fresh
         ]
         Touch.objects.bulk_create(rows)
+        if transitions or created_list:
+            events.stages_changed.send(
+                sender=Touch,
+                transitions=transitions + [c._creation for c in created_list],  # type: ignore[attr-defined]
+            )
+        if changed:
+            events.profiles_changed.send(sender=Touch, contact_ids=list(changed))
+        events.touches_recorded.send(sender=Touch, touches=rows, actor=actor)
         row_of = {t.index: row for t, row in zip(fresh, rows, strict=True)}
         for t, row in zip(fresh, rows, strict=True):
             contact = contact_of[t.index]

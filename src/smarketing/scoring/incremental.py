@@ -1,0 +1,174 @@
+"""Keeping stored scores current as touches arrive and profiles change.
+
+Each new touch is scored from the contact's stored state (decayed engagement at a
+reference moment, once-only and cap memory), never by re-reading its history. A touch
+older than the newest one already scored is the exception: that contact is replayed
+exactly from its touches.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from django.utils import timezone
+
+from smarketing.scoring.engine import SECONDS_PER_DAY, Award, CapState, award, fit_hits
+from smarketing.scoring.models import ContactScore
+from smarketing.scoring.profiles import profiles_for, touch_facts, touches_of
+from smarketing.scoring.rules import RuleSet
+
+STATE_FIELDS = [
+    "version",
+    "fit",
+    "grade",
+    "fit_hits",
+    "eng_ref",
+    "eng_ref_at",
+    "recent",
+    "cap_state",
+    "last_touch_at",
+    "total_at_update",
+    "updated_at",
+]
+
+
+def _carry(rule_set: RuleSet, score: ContactScore, awards: Sequence[Award]) -> None:
+    """Fold new awards (in time order) into the stored engagement."""
+    if rule_set.window_days is not None:
+        recent = list(score.recent) + [[a.at.timestamp(), a.awarded] for a in awards]
+        newest = max((ts for ts, _ in recent), default=0.0)
+        horizon = newest - rule_set.window_days * SECONDS_PER_DAY
+        score.recent = [[ts, pts] for ts, pts in recent if ts > horizon]
+        if awards:
+            score.eng_ref_at = awards[-1].at
+        return
+    value, ref = score.eng_ref, score.eng_ref_at
+    for a in awards:
+        if ref is not None and rule_set.half_life_days is not None:
+            value *= math.pow(
+                2.0,
+                -max((a.at - ref).total_seconds(), 0.0) / SECONDS_PER_DAY / rule_set.half_life_days,
+            )
+        value += a.awarded
+        ref = a.at
+    score.eng_ref, score.eng_ref_at = value, ref
+
+
+def _reset_engagement(score: ContactScore) -> None:
+    score.eng_ref, score.eng_ref_at, score.recent, score.cap_state, score.last_touch_at = (
+        0.0,
+        None,
+        [],
+        {},
+        None,
+    )
+
+
+def replay(rule_set: RuleSet, score: ContactScore) -> None:
+    """Recompute a contact's engagement state exactly from all its touches."""
+    touches = touches_of(score.contact_id)
+    _reset_engagement(score)
+    awards, state = award(rule_set, touches)
+    _carry(rule_set, score, awards)
+    score.cap_state = state.to_json()
+    score.last_touch_at = max((t.occurred_at for t in touches), default=None)
+
+
+def set_fit(rule_set: RuleSet, score: ContactScore, profile: dict) -> None:
+    hits = fit_hits(rule_set, profile)
+    score.fit = float(sum(h.points for h in hits))
+    score.grade = rule_set.grade(score.fit)
+    score.fit_hits = [[h.rule_id, h.points] for h in hits]
+
+
+def _finish(rule_set: RuleSet, score: ContactScore, now: datetime) -> None:
+    score.version_id = rule_set.version_id
+    score.total_at_update = score.fit + score.engagement(rule_set, now)
+    score.updated_at = now
+
+
+def apply_touches(
+    rule_set: RuleSet, touches: Iterable, now: datetime | None = None
+) -> dict[int, ContactScore]:
+    """Score newly stored touches; return the updated score of every contact they belong to.
+
+    Must run inside the transaction that stored the touches: the score rows are locked
+    so concurrent ingestion for the same contact is serialised and loses no points.
+    """
+    now = now or timezone.now()
+    by_contact: dict[int, list] = defaultdict(list)
+    for touch in touches:
+        by_contact[touch.contact_id].append(touch_facts(touch))
+    if not by_contact:
+        return {}
+    scores = _locked_scores(rule_set, by_contact.keys(), now)
+    for contact_id, facts in by_contact.items():
+        score = scores[contact_id]
+        facts.sort(key=lambda t: (t.occurred_at, t.id))
+        stale = score.version_id != rule_set.version_id
+        out_of_order = (
+            score.last_touch_at is not None and facts[0].occurred_at < score.last_touch_at
+        )
+        if stale or out_of_order:
+            replay(rule_set, score)
+        else:
+            awards, state = award(rule_set, facts, CapState.from_json(score.cap_state))
+            _carry(rule_set, score, awards)
+            score.cap_state = state.to_json()
+            score.last_touch_at = max(
+                facts[-1].occurred_at, score.last_touch_at or facts[-1].occurred_at
+            )
+        _finish(rule_set, score, now)
+    _save(scores.values())
+    return scores
+
+
+def apply_profiles(
+    rule_set: RuleSet, contact_ids: Iterable[int], now: datetime | None = None
+) -> dict[int, ContactScore]:
+    """Re-evaluate fit for contacts whose profile changed."""
+    now = now or timezone.now()
+    scores = _locked_scores(rule_set, contact_ids, now, fresh_fit=False)
+    profiles = profiles_for(scores.keys())
+    for contact_id, score in scores.items():
+        if score.version_id != rule_set.version_id and score.pk_exists:
+            replay(rule_set, score)
+        set_fit(rule_set, score, profiles.get(contact_id, {}))
+        _finish(rule_set, score, now)
+    _save(scores.values())
+    return scores
+
+
+def _locked_scores(
+    rule_set: RuleSet, contact_ids: Iterable[int], now: datetime, fresh_fit: bool = True
+) -> dict[int, ContactScore]:
+    ids = sorted(set(contact_ids))
+    scores = ContactScore.objects.select_for_update().in_bulk(ids)
+    for score in scores.values():
+        score.pk_exists = True
+    missing = [i for i in ids if i not in scores]
+    if missing:
+        profiles = profiles_for(missing) if fresh_fit else {}
+        for contact_id in missing:
+            score = ContactScore(
+                contact_id=contact_id, version_id=rule_set.version_id, updated_at=now
+            )
+            score.pk_exists = False
+            if fresh_fit:
+                set_fit(rule_set, score, profiles.get(contact_id, {}))
+            scores[contact_id] = score
+    return scores
+
+
+def _save(scores: Iterable[ContactScore]) -> None:
+    new = [s for s in scores if not s.pk_exists]
+    old = [s for s in scores if s.pk_exists]
+    if new:
+        ContactScore.objects.bulk_create(new)
+        for s in new:
+            s.pk_exists = True
+    if old:
+        ContactScore.objects.bulk_update(old, STATE_FIELDS)
