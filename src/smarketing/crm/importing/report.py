@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TextIO
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from smarketing.core.errors import ValidationFailed
 
@@ -86,7 +87,7 @@ class ImportReport:
         if self.dry_run:
             lines = [
                 _(
-                    "Dry run of %(total)s %(kind)s rows from %(source)s: %(created)s would be created, "
+                    "Dry run of %(total)s rows of %(kind)s from %(source)s: %(created)s would be created, "
                     "%(updated)s updated and %(unchanged)s left unchanged; %(failed)s rows have errors. "
                     "Nothing was written."
                 )
@@ -95,7 +96,7 @@ class ImportReport:
         elif self.aborted:
             lines = [
                 _(
-                    "Import aborted: %(failed)s of %(total)s %(kind)s rows in %(source)s have errors, "
+                    "Import aborted: %(failed)s of %(total)s rows of %(kind)s in %(source)s have errors, "
                     "so nothing was written (%(valid)s rows were valid)."
                 )
                 % counts
@@ -103,7 +104,7 @@ class ImportReport:
         elif self.failed:
             lines = [
                 _(
-                    "Imported %(valid)s of %(total)s %(kind)s rows from %(source)s in %(seconds)s s: "
+                    "Imported %(valid)s of %(total)s rows of %(kind)s from %(source)s in %(seconds)s s: "
                     "%(created)s created, %(updated)s updated, %(unchanged)s unchanged. "
                     "%(failed)s rows had errors and were skipped."
                 )
@@ -112,37 +113,36 @@ class ImportReport:
         else:
             lines = [
                 _(
-                    "Imported %(total)s %(kind)s rows from %(source)s in %(seconds)s s: "
+                    "Imported %(total)s rows of %(kind)s from %(source)s in %(seconds)s s: "
                     "%(created)s created, %(updated)s updated, %(unchanged)s unchanged."
                 )
                 % counts
             ]
-        verb_props = _("Would define") if not self.written else _("Defined")
         if self.properties_defined:
-            lines.append(
-                _("%(verb)s %(n)s custom properties: %(names)s.")
-                % {
-                    "verb": verb_props,
-                    "n": len(self.properties_defined),
-                    "names": ", ".join(self.properties_defined),
-                }
-            )
+            names = ", ".join(self.properties_defined)
+            if self.written:
+                lines.append(_("Custom properties defined: %(names)s.") % {"names": names})
+            else:
+                lines.append(_("Custom properties it would define: %(names)s.") % {"names": names})
         if self.owners_created:
-            lines.append(
-                _("%(verb)s %(n)s sales rep users for unknown owners.")
-                % {
-                    "verb": _("Would create") if not self.written else _("Created"),
-                    "n": len(self.owners_created),
-                }
-            )
+            n = len(self.owners_created)
+            if self.written:
+                text = ngettext(
+                    "%(n)s user created for an unknown owner (a sales rep without a password).",
+                    "%(n)s users created for unknown owners (sales reps without a password).",
+                    n,
+                )
+            else:
+                text = ngettext(
+                    "%(n)s user would be created for an unknown owner.",
+                    "%(n)s users would be created for unknown owners.",
+                    n,
+                )
+            lines.append(text % {"n": n})
         if self.companies_created:
-            lines.append(
-                _("%(verb)s %(n)s companies.")
-                % {
-                    "verb": _("Would create") if not self.written else _("Created"),
-                    "n": f"{self.companies_created:,}",
-                }
-            )
+            n = self.companies_created
+            text = ngettext("%(n)s company created.", "%(n)s companies created.", n)
+            lines.append(text % {"n": f"{n:,}"})
         lines.extend(self.warnings)
         if errors:
             lines.extend(self.error_lines(5))
