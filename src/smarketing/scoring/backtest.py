@@ -125,7 +125,7 @@ def _curve(rule_set: RuleSet, awards: pl.DataFrame, start_ts: float, end_ts: flo
             ).alias("engagement")
         )
     elif rule_set.window_days is not None:
-        # Σ of awards in (t − W, t]: a running total minus the running total W earlier.
+        # Sum of awards in (t - W, t]: a running total minus the running total W earlier.
         w = rule_set.window_days * SECONDS_PER_DAY
         a = a.with_columns(pl.col("awarded").cum_sum().over("contact_id").alias("running")).sort(
             "ts"

@@ -107,7 +107,7 @@ def score_history(
     rule_set, score: Score, until: datetime, *, points: int = 60
 ) -> list[dict[str, Any]]:
     """The total score just after each award (and at `until`), for a chart of the score over time."""
-    moments = sorted({a.at for a in score.awards if a.at <= until})[-points:] + [until]
+    moments = [*sorted({a.at for a in score.awards if a.at <= until})[-points:], until]
     series = []
     for moment in moments:
         engagement = 0.0
