@@ -511,25 +511,24 @@ class CompanyResolver:
     def __init__(self) -> None:
         self.by_domain: dict[str, Company] = {}
         self.by_name: dict[str, Company] = {}
-        self.planned: dict[str, Company] = {}
+        self.planned: dict[tuple[str, str], Company] = {}
+        self.checked: set[tuple[str, str]] = set()
         self.last_saved: list[Company] = []
 
     def load(self, names: Iterable[str], domains: Iterable[str]) -> None:
+        """Read the stored companies with these names (any case) or domains."""
         names = {n.strip() for n in names if n and n.strip()}
         domains = {d for d in (normalise_domain(x) for x in domains) if d}
+        self.checked |= {("name", n.casefold()) for n in names} | {("domain", d) for d in domains}
         for batch in _batches(sorted(domains)):
             for company in Company.objects.filter(domain__in=batch):
                 self.by_domain[company.domain] = company
-        lowered = sorted({n.lower() for n in names})
-        for batch in _batches(lowered):
-            rows = (
-                Company.objects.annotate(lname=Lower("name"))
-                .filter(
-                    Q(lname__in=batch) | Q(name__in=[n for n in names if n.lower() in set(batch)])
-                )
-                .order_by("id")
+        for batch in _batches(sorted(names)):
+            # LOWER() only folds ASCII on SQLite, so exact names are matched as well.
+            lowered = Company.objects.annotate(lname=Lower("name")).filter(
+                Q(lname__in=[n.lower() for n in batch]) | Q(name__in=batch)
             )
-            for company in rows:
+            for company in lowered.order_by("id"):
                 self.by_name.setdefault(company.name.casefold(), company)
 
     def get(
@@ -540,17 +539,18 @@ class CompanyResolver:
         *,
         target: str = "company",
     ) -> Company | None:
+        """The company a row names: by domain when it gives one, else by name; planned when new."""
         if not name and not domain_text:
             return None
         domain = normalise_domain(domain_text)
-        if domain and domain in self.by_domain:
-            return self.by_domain[domain]
-        if name and name.casefold() in self.by_name and not domain:
-            return self.by_name[name.casefold()]
-        key = domain or name.casefold()  # type: ignore[union-attr]
-        planned = self.planned.get(key)
-        if planned is not None:
-            return planned
+        key = ("domain", domain) if domain else ("name", (name or "").casefold())
+        if key not in self.checked:
+            self.load([name] if name else [], [domain] if domain else [])
+        found = (
+            self.by_domain.get(domain) if domain else self.by_name.get(key[1])
+        ) or self.planned.get(key)
+        if found is not None:
+            return found
         try:
             cleaned = clean_company_fields({"name": name or domain, "domain": domain})
         except DomainError as exc:
@@ -561,6 +561,7 @@ class CompanyResolver:
             return None
         company = Company(name=cleaned["name"], domain=cleaned.get("domain"))
         self.planned[key] = company
+        self.planned.setdefault(("name", company.name.casefold()), company)
         return company
 
     def save_planned(self, companies: Iterable[Company | None]) -> int:

@@ -117,16 +117,19 @@ def test_company_column_finds_or_creates_companies_once(db, tmp_path):
     existing = Company.objects.create(name="Acme Corp", domain="acme.test")
     path = write(
         tmp_path,
-        "email,company\na@example.com,ACME corp\nb@example.com,Globex\nc@example.com,globex\n",
+        "email,company,company_domain\n"
+        "a@example.com,ACME corp,\n"
+        "b@example.com,Globex,https://globex.test/\n"
+        "c@example.com,globex,\n"
+        "d@example.com,,acme.test\n",
     )
     report = run(path)
     assert report.ok and report.companies_created == 1
     assert Contact.objects.get(email="a@example.com").company == existing
+    assert Contact.objects.get(email="d@example.com").company == existing
     globex = Company.objects.get(name="Globex")
-    assert set(globex.contacts.values_list("email", flat=True)) == {
-        "b@example.com",
-        "c@example.com",
-    }
+    assert globex.domain == "globex.test"
+    assert set(globex.contacts.values_list("email", flat=True)) == {"b@example.com", "c@example.com"}
 
 
 def test_campaign_by_name_or_utm(db, tmp_path):
