@@ -24,7 +24,7 @@ def good_fit_contact(**extra):
     fields = {
         "company": company,
         "seniority": "director",
-        "country": "US",
+        "country": "United States",
         "job_title": "Director of Marketing",
         "phone": "+1 555",
     }
@@ -89,7 +89,7 @@ def test_profile_edit_rescores_fit_and_can_promote():
         contact,
         {
             "seniority": "vp",
-            "country": "GB",
+            "country": "United Kingdom",
             "job_title": "VP Sales",
             "company": make_company(industry="Healthcare", employee_count=80),
         },
