@@ -6,6 +6,12 @@ from smarketing.core.choices import Role
 from smarketing.core.testing import PASSWORD, make_user
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Tests create many users; the production hasher is deliberately slow."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def admin_user(db):
     return make_user(Role.ADMIN)
