@@ -10,6 +10,7 @@ name gets the field's default, exactly as a model instance would.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -92,21 +93,34 @@ def _converter(field: models.Field) -> Callable[[Any], Any] | None:
 def _insert_returning(
     model: type[models.Model], columns: _Columns, rows: Sequence[dict[str, Any]]
 ) -> list[int]:
+    """Multi-row INSERT … RETURNING for SQLite, written with its own `?` placeholders.
+
+    (Django's cursor would rewrite `%s` to `?` with a regular expression over every
+    statement, a noticeable share of the time for statements of a thousand values.)
+    """
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     names = ", ".join(quote(c) for c in columns.names)
-    placeholder = "(" + ", ".join(["%s"] * len(columns.names)) + ")"
+    placeholder = "(" + ", ".join(["?"] * len(columns.names)) + ")"
+    returning = quote(model._meta.pk.column)
     per_statement = max(1, SQLITE_MAX_PARAMS // len(columns.names))
     ids: list[int] = []
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        raw = cursor.cursor
+        statements: dict[int, str] = {}
         for start in range(0, len(rows), per_statement):
             batch = rows[start : start + per_statement]
             params: list[Any] = []
             for row in batch:
                 params.extend(columns.values(row))
-            sql = f"INSERT INTO {table} ({names}) VALUES {', '.join([placeholder] * len(batch))} RETURNING {quote(model._meta.pk.column)}"
-            cursor.execute(sql, params)
-            ids.extend(r[0] for r in cursor.fetchall())
+            sql = statements.get(len(batch))
+            if sql is None:
+                values = ", ".join([placeholder] * len(batch))
+                sql = statements[len(batch)] = (
+                    f"INSERT INTO {table} ({names}) VALUES {values} RETURNING {returning}"
+                )
+            sqlite3.Cursor.execute(raw, sql, params)
+            ids.extend(r[0] for r in raw.fetchall())
     return ids
 
 
@@ -116,7 +130,7 @@ def _copy(
     quote = connection.ops.quote_name
     table = model._meta.db_table
     pk = model._meta.pk.column
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor, connection.wrap_database_errors:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
             [table, pk, len(rows)],

@@ -129,7 +129,10 @@ def test_company_column_finds_or_creates_companies_once(db, tmp_path):
     assert Contact.objects.get(email="d@example.com").company == existing
     globex = Company.objects.get(name="Globex")
     assert globex.domain == "globex.test"
-    assert set(globex.contacts.values_list("email", flat=True)) == {"b@example.com", "c@example.com"}
+    assert set(globex.contacts.values_list("email", flat=True)) == {
+        "b@example.com",
+        "c@example.com",
+    }
 
 
 def test_campaign_by_name_or_utm(db, tmp_path):
@@ -690,12 +693,40 @@ def test_imports_outside_any_transaction(transactional_db, tmp_path):
     """As the CLI runs them: each mode opens its own transactions (row locks need one on PostgreSQL)."""
     path = write(tmp_path, "email,stage\nana@example.com,lead\nbo@example.com,mql\n")
     assert run(path, chunk_size=1).created == 2
-    changed = write(tmp_path, "email,stage\nana@example.com,mql\nbo@example.com,mql\n", "changed.csv")
+    changed = write(
+        tmp_path, "email,stage\nana@example.com,mql\nbo@example.com,mql\n", "changed.csv"
+    )
     assert run(changed, dry_run=True).updated == 1
     assert run(changed, on_error="abort").updated == 1
-    deals = write(tmp_path, "external_id,name,stage,contact_email\nD1,First,won,ana@example.com\n", "deals.csv")
+    deals = write(
+        tmp_path,
+        "external_id,name,stage,contact_email\nD1,First,won,ana@example.com\n",
+        "deals.csv",
+    )
     assert run_import("deals", deals, options=ImportOptions(), actor=SYSTEM).created == 1
     assert dict(Contact.objects.values_list("email", "lifecycle_stage")) == {
         "ana@example.com": "customer",
         "bo@example.com": "mql",
     }
+
+
+def test_a_record_written_by_someone_else_meanwhile_fails_its_chunk_cleanly(
+    db, tmp_path, monkeypatch
+):
+    """Between reading and writing, another request stored the same email: the chunk is reported, not half-written."""
+    from smarketing.crm.importing import base
+
+    make_contact(email="ana@example.com", first_name="Stored")
+    monkeypatch.setattr(base.ContactLookup, "load", lambda self, emails, external_ids: None)
+    path = write(
+        tmp_path, "email,first_name\nbo@example.com,Bo\nana@example.com,Ana\ncy@example.com,Cy\n"
+    )
+    report = run(path, chunk_size=2)
+    assert (report.created, report.failed) == (1, 2)
+    assert [e.line for e in report.errors] == [2, 3]
+    assert "written at the same time" in report.errors[0].reason
+    assert set(Contact.objects.values_list("email", "first_name")) == {
+        ("ana@example.com", "Stored"),
+        ("cy@example.com", "Cy"),
+    }
+    assert LifecycleTransition.objects.filter(contact__email="bo@example.com").count() == 0
