@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -25,11 +25,15 @@ from smarketing.core.models import User
 from smarketing.crm import events
 from smarketing.crm.actions.records import normalise_email
 from smarketing.crm.choices import CONVERSION_TOUCHES, Channel, Stage, TouchType
+from smarketing.crm.importing.bulk import insert_rows, update_objects
 from smarketing.crm.models import Campaign, Contact, LifecycleTransition, Touch
 from smarketing.crm.parsing import as_aware
 
 FUTURE_TOLERANCE_SECONDS = 300
 PROFILE_FIELDS = {"first_name": 120, "last_name": 120, "job_title": 200, "phone": 40, "country": 64}
+# Checked for every item of every batch: computed once (`.values` builds a new list).
+TOUCH_TYPES = frozenset(TouchType.values)
+CHANNELS = frozenset(Channel.values)
 TOUCH_FIELDS = {
     "email",
     "contact_external_id",
@@ -112,10 +116,10 @@ def clean_touch(
     if not email and not contact_external_id and not any(p.field == "email" for p in problems):
         problems.append(FieldProblem("email", "an email or a contact_external_id is required"))
     kind = str(raw.get("type") or "").strip()
-    if kind not in TouchType.values:
+    if kind not in TOUCH_TYPES:
         problems.append(FieldProblem("type", f"must be one of {', '.join(TouchType.values)}", kind))
     channel = str(raw.get("channel") or "").strip()
-    if channel and channel not in Channel.values:
+    if channel and channel not in CHANNELS:
         problems.append(
             FieldProblem("channel", f"must be one of {', '.join(Channel.values)}", channel)
         )
@@ -327,8 +331,8 @@ def _write(valid: list[TouchInput], actor: Actor) -> list[IngestResult]:
             contact_of[t.index] = found
         created_list = list(new_contacts.values())
         if created_list:
-            Contact.objects.bulk_create(created_list)
-            creations = LifecycleTransition.objects.bulk_create(
+            _insert(created_list)
+            creations = _insert(
                 [
                     LifecycleTransition(
                         contact=c,
@@ -380,7 +384,7 @@ def _write(valid: list[TouchInput], actor: Actor) -> list[IngestResult]:
             if dirty:
                 changed[contact.pk] = contact
         if changed:
-            Contact.objects.bulk_update(
+            update_objects(
                 list(changed.values()),
                 [
                     *PROFILE_FIELDS,
@@ -391,7 +395,7 @@ def _write(valid: list[TouchInput], actor: Actor) -> list[IngestResult]:
                 ],
             )
         if transitions:
-            LifecycleTransition.objects.bulk_create(transitions)
+            _insert(transitions)
 
         # 5. The touches themselves.
         rows = [
@@ -410,7 +414,7 @@ def _write(valid: list[TouchInput], actor: Actor) -> list[IngestResult]:
             )
             for t in fresh
         ]
-        Touch.objects.bulk_create(rows)
+        _insert(rows)
         if transitions or created_list:
             events.stages_changed.send(
                 sender=Touch,
@@ -445,3 +449,28 @@ def _write(valid: list[TouchInput], actor: Actor) -> list[IngestResult]:
                 )
             )
     return results
+
+
+def _insert(objects: list[Any]) -> list[Any]:
+    """Store new model instances as `bulk_create` would, ids set on them, set-based.
+
+    `bulk_create` prepares every value of every row through the field machinery, which
+    for a batch of a thousand touches costs several times what the database does.
+    """
+    if not objects:
+        return objects
+    model = type(objects[0])
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    stamped = [
+        f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+    ]
+    rows = []
+    for obj in objects:
+        for f in stamped:
+            f.pre_save(obj, add=True)
+        rows.append({f.attname: getattr(obj, f.attname) for f in fields})
+    for obj, pk in zip(objects, insert_rows(model, rows), strict=True):
+        obj.pk = pk
+        obj._state.adding = False
+        obj._state.db = connection.alias
+    return objects
