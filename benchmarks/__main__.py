@@ -26,6 +26,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (HTTP benchmarks)")
     parser.add_argument("--seconds", type=int, default=20, help="length of each HTTP run")
     parser.add_argument("--rate", type=int, default=500, help="fixed request rate (single)")
+    parser.add_argument(
+        "--ladder",
+        default="25,50,100,200",
+        help="lower fixed rates to try after the main one, comma-separated ('' for none)",
+    )
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (single)")
     parser.add_argument("--batches", type=int, default=60, help="number of batches (batch)")
     parser.add_argument("--concurrency", type=int, default=2, help="batches in flight (batch)")
@@ -54,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
             seconds=args.seconds,
             rate=args.rate,
             connections=args.connections,
+            ladder=[int(r) for r in args.ladder.split(",") if r.strip()],
         )
     elif args.name == "batch":
         suites.batch(bench, workers=args.workers, count=args.batches, concurrency=args.concurrency)
