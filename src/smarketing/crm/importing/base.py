@@ -607,11 +607,27 @@ class CampaignResolver:
         return found
 
 
+# What importers read of an existing contact; other columns are only read if used.
+CONTACT_STATE = (
+    "id",
+    "email",
+    "external_id",
+    "lifecycle_stage",
+    "lifecycle_changed_at",
+    "lead_status",
+    "owner_id",
+    "company_id",
+    "first_campaign_id",
+    "properties",
+)
+
+
 class ContactLookup:
     """Contacts named by email or external id, read once per chunk and kept for later chunks."""
 
-    def __init__(self, *, lock: bool):
+    def __init__(self, *, lock: bool, fields: Iterable[str] = ()):
         self.lock = lock
+        self.fields = sorted({*CONTACT_STATE, *fields})
         self.by_email: dict[str, Contact] = {}
         self.by_external: dict[str, Contact] = {}
 
@@ -619,6 +635,7 @@ class ContactLookup:
         emails = sorted({e for e in emails if e and e not in self.by_email})
         external_ids = sorted({x for x in external_ids if x and x not in self.by_external})
         queryset = Contact.objects.select_for_update() if self.lock else Contact.objects.all()
+        queryset = queryset.only(*self.fields)
         for key, values in (("email", emails), ("external_id", external_ids)):
             for batch in _batches(values):
                 for contact in queryset.filter(**{f"{key}__in": batch}):

@@ -99,7 +99,10 @@ class ContactImporter(Importer):
         self.companies.load(distinct.get("company", ()), distinct.get("company_domain", ()))
         fields = ctx.resolved.fields
         self.campaigns = CampaignResolver() if "first_campaign" in fields else None
-        self.contacts = ContactLookup(lock=ctx.writing)
+        read = {f for f in UPDATABLE if f in fields}
+        if "full_name" in fields:
+            read |= {"first_name", "last_name"}
+        self.contacts = ContactLookup(lock=ctx.writing, fields=read)
         self.keys = ctx.resolved.mapping.key or ["email", "external_id"]
         self.seen: dict[str, dict[str, int]] = {"email": {}, "external_id": {}}
         self.property_values = PropertyCleaner(ctx)
