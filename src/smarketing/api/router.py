@@ -22,9 +22,11 @@ from smarketing.api import (
     companies,
     contacts,
     deals,
+    definitions,
     exports,
     imports,
     properties,
+    scoring,
     tokens,
     touches,
     users,
@@ -146,5 +148,7 @@ for resource in (
     exports,
     users,
     tokens,
+    definitions,
+    scoring,
 ):
     api.add_router("", resource.router)

@@ -10,6 +10,7 @@ version is either fully in force or not at all.
 from __future__ import annotations
 
 import difflib
+import json
 from datetime import datetime
 from typing import Any
 
@@ -48,7 +49,9 @@ def _context_for(
     bodies.update(overrides or {})
     bodies[kind] = body
     context: dict[str, Any] = {"icp": bodies.get(Kind.ICP)}
-    if Kind.SCORING in bodies and kind != Kind.SCORING:
+    # The ICP feeds the scoring rules and the stage criteria read their ceiling; the SLA
+    # needs neither (and its own problems must not hide behind theirs).
+    if Kind.SCORING in bodies and kind in (Kind.ICP, Kind.STAGES):
         try:
             context["rule_set"] = compile_rule_set(bodies[Kind.SCORING], icp=bodies.get(Kind.ICP))
         except ValidationFailed as exc:
@@ -376,15 +379,45 @@ def export_yaml(kinds: list[str] | None = None) -> str:
     return header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
 
 
-def parse_yaml(text: str) -> dict[str, Any]:
+class _DefinitionLoader(yaml.SafeLoader):
+    """Safe YAML where dates stay text: definitions are stored as JSON."""
+
+
+_DefinitionLoader.add_constructor(
+    "tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node)
+)
+
+
+def load_yaml(text: str) -> Any:
+    """YAML text as data that can be stored; a syntax error says where it is."""
     try:
-        doc = yaml.safe_load(text)
+        doc = yaml.load(text, Loader=_DefinitionLoader)  # a SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "the file"
         raise fail(
             "The file is not valid YAML.", yaml=f"{getattr(exc, 'problem', exc)} at {where}"
         ) from None
+    try:
+        # As stored: mapping keys become text (`levels: {1: 60}` is kept as {"1": 60}).
+        return json.loads(json.dumps(doc, allow_nan=False))
+    except (TypeError, ValueError):
+        raise fail(
+            "The file holds values that cannot be stored.",
+            yaml="use plain text, numbers, lists and mappings (no .nan, .inf, sets or binary)",
+        ) from None
+
+
+def parse_body_yaml(text: str, kind: str) -> Any:
+    """One definition's content from YAML: the bare content, or a document whose only key is `kind`."""
+    doc = load_yaml(text)
+    if isinstance(doc, dict) and set(doc) == {kind}:
+        return doc[kind]
+    return doc
+
+
+def parse_yaml(text: str) -> dict[str, Any]:
+    doc = load_yaml(text)
     if not isinstance(doc, dict) or not doc:
         raise fail(
             "The file must map definition kinds to their content.",
