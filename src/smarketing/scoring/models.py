@@ -1,12 +1,14 @@
-"""Stored scores: the current state per contact and snapshots at the moments that matter."""
+"""Stored scores: the current state per contact, snapshots at the moments that matter, and bulk rescoring runs."""
 
 from __future__ import annotations
 
 import math
 from datetime import datetime
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from smarketing.crm.models import Contact
 
@@ -90,3 +92,53 @@ class ScoreSnapshot(models.Model):
     @property
     def cell(self) -> str:
         return f"{self.grade}{self.level}"
+
+
+class RunState(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class ScoringRun(models.Model):
+    """One bulk rescore asked for by a person (API, CLI): who, when, how far, what it did."""
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    requested_label = models.CharField(max_length=120, blank=True)
+    requested_at = models.DateTimeField(default=timezone.now)
+    # Empty means every contact.
+    contact_ids = models.JSONField(null=True, blank=True)
+    state = models.CharField(
+        max_length=8, choices=RunState.choices, default=RunState.QUEUED, db_index=True
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    version = models.ForeignKey(
+        "definitions.DefinitionVersion",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    contacts_total = models.PositiveIntegerField(default=0)
+    contacts_done = models.PositiveIntegerField(default=0)
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"rescore #{self.pk} ({self.state})"
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (RunState.DONE, RunState.FAILED)

@@ -273,7 +273,7 @@ def test_future_effective_time_waits_for_the_worker(defaults, heads):
 def test_reject_needs_a_comment_and_an_open_change(
     defaults, heads, sales_manager, marketing_manager
 ):
-    marketing, sales = heads
+    _marketing, sales = heads
     do_propose("stages", stricter_stages(), reason="x", actor=marketing_manager)
     blank = sales.post("/definitions/stages/2/reject", {"comment": "  "})
     assert blank.status_code == 422 and fields_of(blank) == {"body.comment"}
@@ -332,7 +332,7 @@ def test_diff_shows_text_and_rule_changes(defaults, heads, marketing_manager):
 
 
 def test_export_and_import_round_trip(defaults, heads):
-    marketing, sales = heads
+    marketing, _sales = heads
     exported = marketing.get("/definitions/export")
     assert exported.status_code == 200
     assert exported["Content-Type"].startswith("application/yaml")
