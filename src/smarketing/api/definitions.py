@@ -194,7 +194,14 @@ EXPORT_RESPONSE = {
     "responses": {
         "200": {
             "description": "The definitions in force as one YAML document (what import reads).",
-            "content": {"application/yaml": {"schema": {"type": "string"}}},
+            "content": {
+                "application/yaml": {
+                    "schema": {
+                        "type": "object",
+                        "description": "Each kind (icp, scoring, stages, sla) mapped to its content.",
+                    }
+                }
+            },
         }
     }
 }
