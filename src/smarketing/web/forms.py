@@ -605,3 +605,97 @@ class ImportForm(forms.Form):
         self.fields["preset"].choices = [("", _("None: match columns by their names"))] + [
             (name, f"{name} ({', '.join(preset.kinds)})") for name, preset in presets.items()
         ]
+
+
+# --- shared definitions and scoring -------------------------------------------------------
+
+BACKTEST_MONTHS = [(3, _("Last 3 months")), (6, _("Last 6 months")), (12, _("Last 12 months"))]
+YAML_WIDGET = {"rows": 26, "spellcheck": "false", "autocomplete": "off", "class": "code-input"}
+
+
+class BacktestMonthsField(forms.TypedChoiceField):
+    def __init__(self, **kwargs: Any):
+        super().__init__(
+            label=_("History to replay"),
+            choices=BACKTEST_MONTHS,
+            coerce=int,
+            initial=6,
+            **kwargs,
+        )
+
+
+class ProposalForm(forms.Form):
+    """A proposed change to one definition: its full text as YAML and why it changes.
+
+    The text is parsed and validated by the definitions actions, which list every problem.
+    """
+
+    body = forms.CharField(
+        label=_("Definition (YAML)"),
+        widget=forms.Textarea(attrs=YAML_WIDGET),
+        strip=False,
+        required=False,
+    )
+    reason = forms.CharField(
+        label=_("Why it changes"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        help_text=_("Both heads read this before approving; it stays in the history."),
+    )
+    effective_at = forms.DateTimeField(
+        label=_("Takes effect at"),
+        widget=DATETIME_INPUT,
+        required=False,
+        help_text=_("Leave empty to take effect as soon as both heads approve."),
+    )
+    months = BacktestMonthsField(required=False)
+
+
+class RejectForm(forms.Form):
+    comment = forms.CharField(
+        label=_("Why it is rejected"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+
+
+class DefinitionsImportForm(forms.Form):
+    file = forms.FileField(
+        label=_("Definitions file (YAML)"),
+        help_text=_(
+            "The format of the export: kinds (icp, scoring, stages, sla) at the top level."
+        ),
+    )
+    reason = forms.CharField(
+        label=_("Why they change"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+    effective_at = forms.DateTimeField(
+        label=_("Takes effect at"),
+        widget=DATETIME_INPUT,
+        required=False,
+        help_text=_("Leave empty to take effect as soon as both heads approve."),
+    )
+
+
+class BacktestForm(forms.Form):
+    scoring = forms.CharField(
+        label=_("Draft scoring rules (YAML)"),
+        widget=forms.Textarea(attrs=YAML_WIDGET),
+        strip=False,
+        required=False,
+        help_text=_("Leave empty to replay only the rules in force."),
+    )
+    stages = forms.CharField(
+        label=_("Draft MQL criteria (YAML, optional)"),
+        widget=forms.Textarea(attrs={**YAML_WIDGET, "rows": 6}),
+        strip=False,
+        required=False,
+        help_text=_("Leave empty to use the stage criteria in force."),
+    )
+    months = BacktestMonthsField(required=False)
+
+
+class HotLeadsForm(forms.Form):
+    by = forms.ChoiceField(
+        label=_("Order by"),
+        choices=[("score", _("Highest score")), ("rising", _("Fastest rising (7 days)"))],
+        required=False,
+    )

@@ -5,12 +5,15 @@ from django.urls import path
 from smarketing.web.views import (
     admin_pages,
     auth,
+    backtests,
     campaigns,
     companies,
     contacts,
     deals,
+    definitions,
     home,
     imports,
+    scoring,
 )
 
 app_name = "web"
@@ -55,6 +58,37 @@ urlpatterns = [
     path("campaigns/<int:pk>/edit/", campaigns.campaign_edit, name="campaign_edit"),
     # Import
     path("import/", imports.import_page, name="import"),
+    # Shared definitions: the playbook, versions, proposals and approvals
+    path("playbook/", definitions.playbook, name="playbook"),
+    path("definitions/", definitions.definition_index, name="definitions"),
+    path("definitions/export/", definitions.export, name="definitions_export"),
+    path("definitions/import/", definitions.import_definitions, name="definitions_import"),
+    path("definitions/<str:kind>/", definitions.version_list, name="definition_versions"),
+    path("definitions/<str:kind>/propose/", definitions.propose, name="definition_propose"),
+    path("definitions/<str:kind>/preview/", definitions.preview, name="definition_preview"),
+    path(
+        "definitions/<str:kind>/v<int:number>/",
+        definitions.version_detail,
+        name="definition_version",
+    ),
+    path(
+        "definitions/<str:kind>/v<int:number>/approve/",
+        definitions.version_approve,
+        name="definition_approve",
+    ),
+    path(
+        "definitions/<str:kind>/v<int:number>/reject/",
+        definitions.version_reject,
+        name="definition_reject",
+    ),
+    path(
+        "definitions/<str:kind>/v<int:number>/withdraw/",
+        definitions.version_withdraw,
+        name="definition_withdraw",
+    ),
+    # Scoring
+    path("scoring/backtest/", backtests.backtest_page, name="scoring_backtest"),
+    path("leads/hot/", scoring.hot_leads, name="hot_leads"),
     # Settings
     path("settings/", home.settings_index, name="settings"),
     path("settings/properties/", admin_pages.property_list, name="properties"),

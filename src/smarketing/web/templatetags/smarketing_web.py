@@ -20,6 +20,10 @@ SECTIONS = {
     "deal": "deals",
     "campaign": "campaigns",
     "import": "import",
+    "playbook": "playbook",
+    "definition": "playbook",
+    "scoring": "playbook",
+    "hot_leads": "hot",
     "setting": "settings",
     "propert": "settings",
     "user": "settings",
@@ -44,6 +48,28 @@ def stage_badge(stage: str) -> str:
     except ValueError:
         label = stage
     return format_html('<span class="badge stage stage-{}">{}</span>', stage, label)
+
+
+@register.simple_tag
+def status_badge(status: str) -> str:
+    """A definition version's state."""
+    from smarketing.definitions.choices import Status
+
+    try:
+        label = Status(status).label
+    except ValueError:
+        label = status
+    return format_html('<span class="badge status status-{}">{}</span>', status, label)
+
+
+@register.simple_tag
+def cell_badge(cell: str) -> str:
+    """A fit-by-engagement cell (A1 hottest … D4 coldest), coloured by heat."""
+    grade, level = (cell[:1], cell[1:]) if cell else ("", "")
+    heat = 0
+    if grade in "ABCD" and grade and level.isdigit():
+        heat = 6 - "ABCD".index(grade) - (int(level) - 1)
+    return format_html('<span class="badge cell heat-{}">{}</span>', heat, cell)
 
 
 @register.simple_tag

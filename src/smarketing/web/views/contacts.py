@@ -44,6 +44,7 @@ from smarketing.web.forms import (
     StageForm,
 )
 from smarketing.web.rendering import done, error_status, page, render_page, show_problems
+from smarketing.web.views.scoring import score_panel
 
 CONTACTS_PER_PAGE = 25
 TIMELINE_PAGE = 30
@@ -262,6 +263,7 @@ def contact_context(request: HttpRequest, contact: Contact, **bound: Any) -> dic
         "owner_form": bound.get("owner") or OwnerForm(contact=contact),
         "deal_form": bound.get("deal") or DealForm(initial={"name": initial_deal_name}),
         "open_form": next(iter(bound), ""),
+        "score": score_panel(contact),
     }
 
 

@@ -5,9 +5,14 @@ from __future__ import annotations
 from django.db.models import Count, Sum
 from django.http import HttpRequest, HttpResponse
 
+from smarketing.core.choices import Role
 from smarketing.crm.choices import FUNNEL, Stage
 from smarketing.crm.models import Activity, Contact, Deal
+from smarketing.scoring.selectors import hottest
 from smarketing.web.rendering import page, render_page
+
+# How many of a rep's hottest leads the home page lists.
+HOME_HOT_LEADS = 5
 
 
 @page()
@@ -36,6 +41,11 @@ def home(request: HttpRequest) -> HttpResponse:
             "-occurred_at", "-id"
         )[:10],
         "open_deals": open_deals,
+        "hot_leads": (
+            hottest(owner=request.user, limit=HOME_HOT_LEADS)
+            if request.user.role == Role.SALES_REP
+            else None
+        ),
     }
     return render_page(request, "web/home.html", context)
 
