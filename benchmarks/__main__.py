@@ -1,4 +1,4 @@
-"""`python -m benchmarks <name> [--db sqlite|postgres] [options]`; `all` runs each in turn.
+"""`python -m benchmarks [name] [--db sqlite|postgres] [options]`; `all` (the default) runs each.
 
 single  one touch per request over HTTP: wrk at full speed, then a fixed 500 req/s
 batch   1,000-touch batches over HTTP
@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("name", choices=[*NAMES, "all"])
+    parser.add_argument("name", nargs="?", default="all", choices=[*NAMES, "all"])
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (HTTP benchmarks)")
     parser.add_argument("--seconds", type=int, default=20, help="length of each HTTP run")
