@@ -92,7 +92,7 @@ def backtest_context(result: BacktestResult, *, draft_label: str) -> dict[str, A
             deciles,
             series,
             title=_("Lift by score decile"),
-            value_label=_("{}\u00d7"),
+            value_label="{}\u00d7",
             baseline=1.0,
             baseline_label=_("average"),
             axis_label=_("Score decile (1 = highest scores)"),
