@@ -137,7 +137,9 @@ class ContactImporter(Importer):
                         _("is also on line %(line)s; each record may appear once per file")
                         % {"line": first},
                     )
-        if not any({"email": email_key, "external_id": external_key}[k] for k in self.keys):
+        if not (
+            (email_key and "email" in self.keys) or (external_key and "external_id" in self.keys)
+        ):
             problems.add(self.keys[0], "", _("is required to identify the contact"))
         by_email = self.contacts.by_email.get(email_key) if email_key else None
         by_external = self.contacts.by_external.get(external_key) if external_key else None
