@@ -161,9 +161,8 @@ class _Progress:
 
     def __call__(self, done: int, total: int | None) -> None:
         if self.bar is None:
-            self.bar = tqdm(
-                total=total, unit=" rows", file=sys.stderr, disable=None, dynamic_ncols=True
-            )
+            # disable=None: shown only when stderr is a terminal.
+            self.bar = tqdm(total=total, unit=" rows", file=sys.stderr, disable=None)
         self.bar.update(done - self.bar.n)
 
     def __exit__(self, *exc_info) -> None:
