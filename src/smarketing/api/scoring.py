@@ -92,7 +92,7 @@ class ExplanationOut(Schema):
     engagement_rules: list[EngagementRuleOut]
     decay: str = Field(description="How engagement fades, e.g. `half-life 30 days`.")
     snapshots: list[SnapshotOut] = Field(
-        description="The score kept at each stage change and rule-set activation."
+        description="The score kept at each stage change (e.g. the one that made it an MQL)."
     )
     history: list[ScorePointOut] = Field(
         description="The score just after each award (the latest ones) and at `as_of`."
@@ -274,7 +274,7 @@ def contact_score(request: HttpRequest, contact_id: int, query: Query[ScoreQuery
     **scoped(READ),
 )
 def score_history(request: HttpRequest, contact_id: int, page: Query[PageQuery]):
-    """The scores kept at each stage change and rule-set activation, oldest first."""
+    """The scores kept at each stage change, oldest first."""
     contact = get_contact(contact_id)
     return paginate(ScoreSnapshot.objects.filter(contact=contact).order_by("at", "id"), page)
 

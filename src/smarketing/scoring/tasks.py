@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Max
 from django.utils import timezone
 from huey.contrib.djhuey import HUEY, db_task
 
@@ -27,7 +29,7 @@ from smarketing.core.actors import Actor, as_actor
 from smarketing.core.choices import Role
 from smarketing.core.errors import Conflict, DomainError, FieldProblem, NotAllowed, ValidationFailed
 from smarketing.core.models import User
-from smarketing.crm.models import Contact
+from smarketing.crm.models import Contact, Touch
 from smarketing.definitions.choices import Kind
 from smarketing.definitions.selectors import active_ids, rule_set_in_force
 from smarketing.scoring.bulk import RescoreResult, rescore_all
@@ -41,6 +43,8 @@ RETRY_DELAY_SECONDS = 60
 MAX_LISTED_CONTACTS = 10_000
 # A rule change that lands while a run writes makes it run again, at most this often.
 MAX_PASSES = 3
+# Contacts changed during a pass are rescored again, at most this many times over.
+CATCH_UP_ROUNDS = 3
 # Rescoring everyone is heavy: admins and the two heads ask for it.
 RESCORE_ROLES = {Role.ADMIN, Role.MARKETING_MANAGER, Role.SALES_MANAGER}
 
@@ -129,12 +133,62 @@ def _rules_key() -> tuple[int | None, int | None]:
     return ids.get(Kind.SCORING), ids.get(Kind.ICP)
 
 
+@dataclass(frozen=True)
+class _Mark:
+    """Where ingestion stood when a pass began: the newest touch id and the time."""
+
+    touch_id: int
+    at: datetime
+
+    @classmethod
+    def now(cls) -> _Mark:
+        newest = Touch.objects.aggregate(n=Max("pk"))["n"] or 0
+        return cls(touch_id=newest, at=timezone.now())
+
+
+def _changed_since(mark: _Mark, scope: list[int] | None) -> list[int]:
+    """Contacts that got a touch or a profile change after `mark` (within the run's scope)."""
+    ids = set(Touch.objects.filter(pk__gt=mark.touch_id).values_list("contact_id", flat=True))
+    ids.update(Contact.objects.filter(updated_at__gte=mark.at).values_list("pk", flat=True))
+    ids.update(
+        Contact.objects.filter(company__updated_at__gte=mark.at).values_list("pk", flat=True)
+    )
+    if scope is not None:
+        ids &= set(scope)
+    return sorted(ids)
+
+
+def _catch_up(rule_set, run: ScoringRun, mark: _Mark) -> int:
+    """Rescore the contacts that ingestion touched while a pass computed.
+
+    The pass reads every touch and profile first and writes afterwards, so a touch
+    scored by the incremental path in between is overwritten with a state that lacks it.
+    Those few contacts are rescored again (set-based, from the same rules) until none
+    is left behind.
+    """
+    caught = 0
+    for _ in range(CATCH_UP_ROUNDS):
+        ids = _changed_since(mark, run.contact_ids)
+        if not ids:
+            break
+        mark = _Mark.now()
+        for start in range(0, len(ids), MAX_LISTED_CONTACTS):
+            rescore_all(
+                rule_set,
+                contact_ids=ids[start : start + MAX_LISTED_CONTACTS],
+                reason=f"rescore #{run.pk}: contacts changed while it ran",
+            )
+        caught += len(ids)
+    return caught
+
+
 def run_rescore(run: ScoringRun, *, progress: Callable[[int], Any] | None = None) -> RescoreResult:
     """Rescore the run's contacts under the rules in force and record the outcome on the run.
 
-    A rule set activated while the run writes rescored everyone itself, but this run may
-    have written over it with the rules it started with; it then runs again with the new
-    rules (rescoring is idempotent).
+    Safe while ingestion continues: contacts touched or edited during the pass are
+    rescored again right after it (`_catch_up`). A rule set activated during the pass
+    rescored everyone itself, but this run may have written over it with the rules it
+    started with; it then runs again with the new rules (rescoring is idempotent).
     """
     key = _progress_key(run.pk)
 
@@ -154,7 +208,7 @@ def run_rescore(run: ScoringRun, *, progress: Callable[[int], Any] | None = None
     )
     HUEY.put(key, 0)
     result = None
-    passes = 0
+    passes = caught_up = 0
     try:
         while passes < MAX_PASSES:
             passes += 1
@@ -162,18 +216,22 @@ def run_rescore(run: ScoringRun, *, progress: Callable[[int], Any] | None = None
             rule_set = rule_set_in_force()
             if rule_set is None:
                 raise Conflict("No scoring rules are in force any more; nothing was rescored.")
+            mark = _Mark.now()
             result = rescore_all(
                 rule_set,
                 contact_ids=run.contact_ids,
                 reason=f"rescore #{run.pk} asked by {run.requested_label or 'system'}",
                 progress=report,
             )
+            if _rules_key() != in_force:
+                continue
+            caught_up = _catch_up(rule_set, run, mark)
             if _rules_key() == in_force:
                 break
     finally:
         HUEY.delete(key)
     assert result is not None
-    summary = {**result.as_dict(), "passes": passes}
+    summary = {**result.as_dict(), "passes": passes, "caught_up": caught_up}
     ScoringRun.objects.filter(pk=run.pk).update(
         state=RunState.DONE,
         finished_at=timezone.now(),

@@ -1,4 +1,4 @@
-"""Rescoring runs: queued after commit, run by the worker, progress visible while they write, rules changing mid-run."""
+"""Rescoring runs: queued after commit, progress visible while they write, safe while touches arrive and rules change."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 from smarketing.core.actors import SYSTEM
 from smarketing.core.errors import NotAllowed
 from smarketing.core.testing import make_company, make_contact
+from smarketing.crm.actions import ingest_touch
 from smarketing.definitions.actions import do_approve, do_propose, install_defaults
 from smarketing.definitions.defaults import default_bodies
 from smarketing.definitions.selectors import active_version
@@ -109,3 +110,28 @@ def test_only_admins_and_heads_ask_for_a_rescore(defaults, rep, marketer, market
         tasks.do_request_rescore(marketing_manager, enqueue=False).requested_by == marketing_manager
     )
     assert ScoringRun.objects.count() == 1
+
+
+def test_a_touch_ingested_while_the_run_computes_is_not_lost(defaults, monkeypatch):
+    """The pass reads, a touch arrives and is scored, the pass writes its older view: caught up."""
+    from smarketing.scoring import bulk
+
+    good_fit("busy@acme.io")
+    quiet = good_fit("quiet@acme.io")
+    real_compute = bulk.compute_scores
+    arrived = []
+
+    def compute_then_a_touch_arrives(rule_set, contact_ids=None):
+        computed = real_compute(rule_set, contact_ids)
+        if not arrived:
+            ingest_touch({"email": "busy@acme.io", "type": "demo_request"}, actor=SYSTEM)
+            arrived.append(True)
+        return computed
+
+    monkeypatch.setattr(bulk, "compute_scores", compute_then_a_touch_arrives)
+    run = tasks.do_request_rescore(SYSTEM, enqueue=False)
+    tasks.run_rescore(run)
+    busy = ContactScore.objects.get(contact__email="busy@acme.io")
+    assert busy.eng_ref == pytest.approx(40)  # the demo request counts
+    assert ContactScore.objects.get(contact=quiet).eng_ref == 0
+    assert run.result["caught_up"] >= 1 and run.result["passes"] == 1

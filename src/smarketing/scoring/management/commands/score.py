@@ -245,7 +245,7 @@ class Command(BaseCommand):
         else:
             lines.append("  none")
         lines.append("")
-        lines.append("Score kept at each stage change and rule change:")
+        lines.append("Score kept at each stage change:")
         for s in e.snapshots:
             lines.append(
                 f"  {s['at']:%Y-%m-%d %H:%M}  {s['total']:>7.1f}  {s['cell']}  {s['reason']}"
