@@ -213,7 +213,8 @@ def test_backtest_page_runs_a_draft_next_to_the_rules_in_force(marketing_manager
     html = response.content.decode()
     assert "<html" not in html
     assert "Draft rules" in html and "scoring v1, stages v1" in html
-    assert 'class="chart bar-chart"' in html and html.count('class="bar"') == 12  # 6 deciles, two rule sets
+    # Six deciles (six contacts), a bar for each rule set.
+    assert 'class="chart bar-chart"' in html and html.count('class="bar"') == 12
     assert "By original source" in html and "By first campaign" in html
     full = client.post(reverse("web:scoring_backtest"), {"scoring": "", "months": "6"})
     assert "<html" in full.content.decode() and 'id="backtest-figures"' in full.content.decode()
