@@ -15,7 +15,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from smarketing.api.auth import ADMIN, READ, actor_of, scoped
+from smarketing.api.auth import ADMIN, READ, WRITE, actor_of, scoped
 from smarketing.api.errors import located
 from smarketing.api.pagination import paginate
 from smarketing.api.schemas import (
@@ -311,14 +311,14 @@ def hottest_leads(request: HttpRequest, query: Query[HottestQuery]):
 # --- what-if and rescoring -------------------------------------------------------------
 
 
-@router.post("/scoring/backtest", response=responses({200: BacktestOut}), **scoped(READ))
+@router.post("/scoring/backtest", response=responses({200: BacktestOut}), **scoped(WRITE))
 def backtest(request: HttpRequest, payload: BacktestIn):
     """Replay a draft rule set (and/or draft MQL criteria) over the last `months` of history.
 
     Shows, next to the definitions in force, how many MQLs it would have made, how many of
     those sales accepted, qualified and won, precision and recall against won deals, the
     same per source and campaign, a lift table by score decile and a suggested threshold.
-    Nothing is written.
+    Nothing is written; like every POST it needs the `write` scope.
     """
     icp = active_version("icp")
     with located("body.scoring"):

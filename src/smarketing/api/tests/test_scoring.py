@@ -35,6 +35,12 @@ def reader(marketer):
     return Api(token_for(marketer, ["read"]))
 
 
+@pytest.fixture
+def tuner(marketer):
+    """A marketer trying out rules: backtests need the write scope."""
+    return Api(token_for(marketer, ["read", "write"]))
+
+
 def good_fit(email: str, **extra):
     """Fit 80, grade A: software, 400 people, US director of marketing with a phone."""
     fields = {
@@ -185,9 +191,9 @@ DEMO_ONLY = {
 }
 
 
-def test_backtest_draft_next_to_active(defaults, reader):
+def test_backtest_draft_next_to_active(defaults, tuner):
     backtest_history()
-    response = reader.post(
+    response = tuner.post(
         "/scoring/backtest",
         {"scoring": DEMO_ONLY, "stages": {"mql": {"min_score": 40}}, "months": 3},
     )
@@ -206,29 +212,29 @@ def test_backtest_draft_next_to_active(defaults, reader):
     assert draft["suggested_threshold"] == direct.draft.suggested_threshold
 
 
-def test_backtest_refuses_bad_drafts_with_paths(defaults, reader):
+def test_backtest_refuses_bad_drafts_with_paths(defaults, tuner):
     broken = copy.deepcopy(DEMO_ONLY)
     broken["engagement"]["rules"][0]["match"] = {"type": "carrier_pigeon"}
     broken["engagement"]["decay"] = {"half_life_days": -1}
-    refused = reader.post("/scoring/backtest", {"scoring": broken})
+    refused = tuner.post("/scoring/backtest", {"scoring": broken})
     assert refused.status_code == 422
     assert fields_of(refused) == {
         "body.scoring.engagement.rules[0].match.type",
         "body.scoring.engagement.decay.half_life_days",
     }
-    refused = reader.post(
+    refused = tuner.post(
         "/scoring/backtest",
         {"scoring": DEMO_ONLY, "stages": {"mql": {"min_score": 40, "min_fit_grade": "A"}}},
     )
     assert fields_of(refused) == {
         "body.stages.mql.min_fit_grade"
     }  # no fit rules: A is out of reach
-    assert fields_of(reader.post("/scoring/backtest", {"months": 0})) == {"body.months"}
-    assert fields_of(reader.post("/scoring/backtest", {"months": 25})) == {"body.months"}
+    assert fields_of(tuner.post("/scoring/backtest", {"months": 0})) == {"body.months"}
+    assert fields_of(tuner.post("/scoring/backtest", {"months": 25})) == {"body.months"}
 
 
-def test_backtest_without_any_rules(reader):
-    refused = reader.post("/scoring/backtest", {})
+def test_backtest_without_any_rules(tuner):
+    refused = tuner.post("/scoring/backtest", {})
     assert refused.status_code == 422 and fields_of(refused) == {"body.scoring"}
 
 
@@ -341,6 +347,8 @@ def test_scores_read_scope(defaults, marketing_manager):
     ):
         assert error_of(ingest.get(path))["code"] == "insufficient_scope", path
     assert error_of(ingest.post("/scoring/backtest", {}))["code"] == "insufficient_scope"
+    reader = Api(token_for(marketing_manager, ["read"]))
+    assert error_of(reader.post("/scoring/backtest", {}))["code"] == "insufficient_scope"
     assert Api().get(f"/contacts/{contact.pk}/score").status_code == 401
 
 
@@ -353,9 +361,9 @@ def test_run_list_query_budget(defaults, admin_api, django_assert_max_num_querie
     assert response.json()["count"] == 12
 
 
-def test_default_rules_backtest_over_the_api(defaults, reader):
+def test_default_rules_backtest_over_the_api(defaults, tuner):
     backtest_history()
-    result = reader.post(
+    result = tuner.post(
         "/scoring/backtest", {"scoring": default_bodies()["scoring"], "months": 2}
     ).json()
     assert result["draft"]["label"] == "draft" and result["active"] is not None
