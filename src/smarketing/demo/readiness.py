@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connections
 from django.db.migrations.executor import MigrationExecutor
 
 from smarketing.demo.catalogue import DEMO_PASSWORD
 from smarketing.demo.loader import demo_logins
 
 
+class DatabaseUnreachable(Exception):
+    """The database cannot be reached at all (down, wrong URL, no permission)."""
+
+
 def pending_migrations(using: str = DEFAULT_DB_ALIAS) -> list[str]:
     """The migrations not yet applied to the database, as `app.name` strings."""
-    executor = MigrationExecutor(connections[using])
-    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    try:
+        executor = MigrationExecutor(connections[using])
+        plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    except OperationalError as exc:
+        raise DatabaseUnreachable(f"Cannot reach the database: {str(exc).strip()}") from exc
     return [f"{migration.app_label}.{migration.name}" for migration, _ in plan]
 
 

@@ -70,6 +70,25 @@ def test_demo_says_so_when_the_database_is_not_migrated(monkeypatch):
     assert not Contact.objects.exists()
 
 
+def test_an_unreachable_database_is_said_in_plain_words(monkeypatch):
+    from django.db import OperationalError
+
+    from smarketing.core.management.commands import demo
+    from smarketing.demo import readiness
+
+    def refuse(connection):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(readiness, "MigrationExecutor", refuse)
+    with pytest.raises(readiness.DatabaseUnreachable, match="Cannot reach the database"):
+        readiness.pending_migrations()
+    monkeypatch.setattr(demo, "pending_migrations", readiness.pending_migrations)
+    with pytest.raises(CommandError, match="Cannot reach the database: connection refused"):
+        run("demo")
+    with pytest.raises(CommandError, match="Cannot reach the database: connection refused"):
+        run("serve", "--bind", "127.0.0.1:8000")
+
+
 def test_demo_rejects_bad_arguments_in_plain_words():
     with pytest.raises(CommandError, match="--now must be a date"):
         run("demo", "--now", "yesterday")

@@ -11,7 +11,12 @@ from tqdm import tqdm
 from smarketing.core.errors import DomainError
 from smarketing.crm.models import Contact
 from smarketing.demo import generate, reset
-from smarketing.demo.readiness import login_lines, not_migrated_message, pending_migrations
+from smarketing.demo.readiness import (
+    DatabaseUnreachable,
+    login_lines,
+    not_migrated_message,
+    pending_migrations,
+)
 
 # Below this size the load takes a few seconds: no progress bar.
 PROGRESS_FROM = 5000
@@ -57,7 +62,10 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true", help="Never show a progress bar.")
 
     def handle(self, *args, **options):
-        pending = pending_migrations()
+        try:
+            pending = pending_migrations()
+        except DatabaseUnreachable as exc:
+            raise CommandError(str(exc)) from exc
         if pending:
             raise CommandError(not_migrated_message(pending))
         existing = Contact.objects.count()

@@ -17,7 +17,12 @@ from dataclasses import dataclass
 import gunicorn
 from django.core.management.base import BaseCommand, CommandError
 
-from smarketing.demo.readiness import login_lines, not_migrated_message, pending_migrations
+from smarketing.demo.readiness import (
+    DatabaseUnreachable,
+    login_lines,
+    not_migrated_message,
+    pending_migrations,
+)
 from smarketing.env import get_from_env
 
 GRACE_SECONDS = 15
@@ -149,7 +154,10 @@ class Command(BaseCommand):
         workers = options["workers"] or get_from_env("SMARKETING_WEB_WORKERS", 2)
         if not 1 <= workers <= 64:
             raise CommandError(f"The number of web workers must be 1 to 64, not {workers}.")
-        pending = pending_migrations()
+        try:
+            pending = pending_migrations()
+        except DatabaseUnreachable as exc:
+            raise CommandError(str(exc)) from exc
         if pending:
             raise CommandError(not_migrated_message(pending))
 
