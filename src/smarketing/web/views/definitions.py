@@ -28,6 +28,7 @@ from smarketing.core.errors import (
     NotFound,
     ValidationFailed,
 )
+from smarketing.crm.choices import FUNNEL, Seniority, Stage
 from smarketing.definitions.actions import (
     PROPOSER_ROLES,
     check_body,
@@ -160,8 +161,6 @@ def playbook(request: HttpRequest) -> HttpResponse:
 
 
 def stages_context(version: DefinitionVersion | None) -> dict[str, Any]:
-    from smarketing.crm.choices import FUNNEL, Stage
-
     body = version.body if version else {}
     glossary = body.get("glossary") or {}
     rows = []
@@ -188,8 +187,6 @@ def stages_context(version: DefinitionVersion | None) -> dict[str, Any]:
 def icp_context(icp: dict[str, Any] | None) -> dict[str, Any]:
     if not icp:
         return {"icp": None}
-    from smarketing.crm.choices import Seniority
-
     seniorities = dict(Seniority.choices)
     facts = []
     if icp.get("industries"):
