@@ -53,12 +53,3 @@ def sign_in(page, password):
 
     return sign_in_as
 
-
-@pytest.fixture(autouse=True)
-def fresh_rule_sets():
-    """Compiled rule sets are cached by version id; test databases reuse ids between tests."""
-    from smarketing.definitions.selectors import _compiled
-
-    _compiled.cache_clear()
-    yield
-    _compiled.cache_clear()

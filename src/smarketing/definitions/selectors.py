@@ -46,3 +46,9 @@ def rule_set_in_force():
 def mql_criteria() -> dict[str, Any] | None:
     version = active_version(Kind.STAGES)
     return (version.body.get("mql") or None) if version else None
+
+
+def forget_compiled_rule_sets(**kwargs) -> None:
+    """Versions never change once stored, but a new version or property may reuse what a cache keyed
+    on ids remembers (ids are reused after a rollback), so any new one empties the cache."""
+    _compiled.cache_clear()

@@ -37,12 +37,3 @@ def contact(rep):
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
-
-@pytest.fixture(autouse=True)
-def fresh_rule_sets():
-    """Compiled rule sets are cached by version id; test databases reuse ids between tests."""
-    from smarketing.definitions.selectors import _compiled
-
-    _compiled.cache_clear()
-    yield
-    _compiled.cache_clear()
