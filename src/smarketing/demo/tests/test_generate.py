@@ -14,6 +14,7 @@ import pytest
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.test import override_settings
 
 from smarketing.core.choices import Role
 from smarketing.core.models import AuditEntry, User
@@ -46,12 +47,21 @@ from smarketing.demo.stories import lead_status_after
 
 NOW = datetime(2025, 6, 2, tzinfo=UTC)
 CONTACTS = 500
+HASHERS = [
+    "django.contrib.auth.hashers.MD5PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
 
 
 @pytest.fixture(scope="module")
 def company(django_db_setup, django_db_blocker):
     """The demo company, generated once for this module and rolled back afterwards."""
-    with django_db_blocker.unblock(), transaction.atomic():
+    # Module fixtures run before the per-test fast hasher of conftest.py: set it here too.
+    with (
+        django_db_blocker.unblock(),
+        override_settings(PASSWORD_HASHERS=HASHERS),
+        transaction.atomic(),
+    ):
         summary = generate(contacts=CONTACTS, seed=7, now=NOW)
         yield summary
         transaction.set_rollback(True)
@@ -78,7 +88,9 @@ def test_counts_match_what_was_written(company):
 def test_a_login_for_every_role_with_the_demo_password(company):
     users = User.objects.filter(email__endswith=f"@{DEMO_DOMAIN}")
     admin = User.objects.get(email=f"admin@{DEMO_DOMAIN}")
-    assert admin.check_password(DEMO_PASSWORD)
+    with override_settings(PASSWORD_HASHERS=HASHERS):
+        assert admin.check_password(DEMO_PASSWORD)
+        assert not admin.check_password("not-the-password")
     roles = defaultdict(list)
     for user in users:
         roles[user.role].append(user)
