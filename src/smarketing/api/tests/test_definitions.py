@@ -20,16 +20,6 @@ from smarketing.definitions.models import DefinitionVersion
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def fresh_rule_sets():
-    """Compiled rule sets are cached by version id; test databases reuse ids between tests."""
-    from smarketing.definitions.selectors import _compiled
-
-    _compiled.cache_clear()
-    yield
-    _compiled.cache_clear()
-
-
 @pytest.fixture
 def defaults():
     return install_defaults()
