@@ -40,9 +40,13 @@ from smarketing.crm.models import (
     Touch,
 )
 from smarketing.crm.properties import clean_properties
+from smarketing.definitions.actions import install_defaults
+from smarketing.definitions.selectors import rule_set_in_force
 from smarketing.demo import catalogue as cat
 from smarketing.demo.bulk import RowInserter
 from smarketing.demo.stories import WINDOW_DAYS, ContactStory, StoryTeller
+from smarketing.scoring.bulk import rescore_all
+from smarketing.scoring.models import ContactScore, ScoreSnapshot
 
 T = TypeVar("T")
 COMPANY_COLUMNS = [
@@ -240,6 +244,8 @@ def generate(
         }
         definitions = _define_properties()
         teller = StoryTeller(seed=seed, now=now, contacts=contacts, reps=rep_keys)
+        # The starting playbook was in force for the whole history (so past scores can be replayed).
+        install_defaults(now=teller.start - timedelta(days=120))
         writer = _Writer(teller, user_ids, definitions)
         writer.write_campaigns()
         writer.write_companies(chunk_size)
@@ -247,6 +253,10 @@ def generate(
             writer.write_stories([teller.tell(index) for index in chunk])
             if progress is not None:
                 progress(len(chunk))
+        # Scores for everyone under those rules; the stories already hold the stage history.
+        rule_set = rule_set_in_force()
+        if rule_set is not None:
+            rescore_all(rule_set, now=now, promote=False, reason="demo company loaded")
     summary = DemoSummary(
         seed=seed, now=now, seconds=time.monotonic() - started, counts=writer.counts
     )
@@ -511,6 +521,8 @@ def reset() -> dict[str, int]:
     with transaction.atomic():
         # Children first, so each delete is one plain statement rather than a cascade walk.
         for model in (
+            ScoreSnapshot,
+            ContactScore,
             Touch,
             Activity,
             DealStageChange,
@@ -522,8 +534,8 @@ def reset() -> dict[str, int]:
             Campaign,
             PropertyDefinition,
         ):
-            count, _ = model.objects.all().delete()
-            deleted[model._meta.verbose_name_plural] = count
+            _, per_model = model.objects.all().delete()
+            deleted[model._meta.verbose_name_plural] = per_model.get(model._meta.label, 0)
         count, _ = User.objects.filter(email__endswith=f"@{cat.DEMO_DOMAIN}").delete()
         deleted["demo users (and their tokens)"] = count
         AuditEntry.objects.create(
