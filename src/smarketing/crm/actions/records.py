@@ -90,12 +90,55 @@ def _resolve(
         return None
 
 
+def unknown_fields(
+    problems: list[FieldProblem], data: Mapping[str, Any], allowed: set[str], noun: str
+) -> None:
+    """Report every input key that is not a field of the record."""
+    for key in sorted(set(data) - allowed):
+        problems.append(FieldProblem(key, f"is not a {noun} field"))
+
+
+def clean_name(
+    problems: list[FieldProblem], data: Mapping[str, Any], cleaned: dict[str, Any], *, partial: bool
+) -> None:
+    """The required `name` of a company, campaign or deal (checked on create, or when given)."""
+    if "name" in data or not partial:
+        name = str(data.get("name") or "").strip()
+        if not name:
+            problems.append(FieldProblem("name", "is required"))
+        cleaned["name"] = name[:200]
+
+
+def clean_currency(
+    problems: list[FieldProblem], data: Mapping[str, Any], cleaned: dict[str, Any]
+) -> None:
+    if "currency" in data:
+        currency = str(data["currency"] or "USD").strip().upper()
+        if len(currency) != 3 or not currency.isalpha():
+            problems.append(
+                FieldProblem("currency", "must be a 3-letter ISO code", data["currency"])
+            )
+        cleaned["currency"] = currency
+
+
+def check_keys_free(
+    model: type, keys: tuple[str, ...], cleaned: dict[str, Any], exclude_pk: int | None = None
+) -> None:
+    """Refuse a key (email, domain, external id…) that another record of `model` already has."""
+    noun = model._meta.verbose_name
+    for key in keys:
+        value = cleaned.get(key)
+        if value and model.objects.filter(**{key: value}).exclude(pk=exclude_pk).exists():
+            raise Conflict(
+                f"Another {noun} already has this {key.replace('_', ' ')}.",
+                [FieldProblem(key, f"is already used by another {noun}", value)],
+            )
+
+
 def clean_contact_fields(data: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
     """Validate contact input from any surface; raise one error listing every problem."""
     problems: list[FieldProblem] = []
-    unknown = sorted(set(data) - CONTACT_FIELDS)
-    for key in unknown:
-        problems.append(FieldProblem(key, "is not a contact field"))
+    unknown_fields(problems, data, CONTACT_FIELDS, "contact")
     cleaned: dict[str, Any] = {}
     if "email" in data:
         try:
@@ -150,13 +193,7 @@ def clean_contact_fields(data: Mapping[str, Any], *, partial: bool = False) -> d
 
 
 def _check_unique_keys(cleaned: dict[str, Any], exclude_pk: int | None = None) -> None:
-    for key in ("email", "external_id"):
-        value = cleaned.get(key)
-        if value and Contact.objects.filter(**{key: value}).exclude(pk=exclude_pk).exists():
-            raise Conflict(
-                f"Another contact already has this {key.replace('_', ' ')}.",
-                [FieldProblem(key, "is already used by another contact", value)],
-            )
+    check_keys_free(Contact, ("email", "external_id"), cleaned, exclude_pk)
 
 
 def do_create_contact(
@@ -292,14 +329,9 @@ def normalise_domain(raw: Any) -> str | None:
 
 def clean_company_fields(data: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
     problems: list[FieldProblem] = []
-    for key in sorted(set(data) - COMPANY_FIELDS):
-        problems.append(FieldProblem(key, "is not a company field"))
+    unknown_fields(problems, data, COMPANY_FIELDS, "company")
     cleaned: dict[str, Any] = {}
-    if "name" in data or not partial:
-        name = str(data.get("name") or "").strip()
-        if not name:
-            problems.append(FieldProblem("name", "is required"))
-        cleaned["name"] = name[:200]
+    clean_name(problems, data, cleaned, partial=partial)
     if "domain" in data:
         domain = normalise_domain(data["domain"])
         if domain and ("." not in domain or " " in domain):
@@ -350,13 +382,7 @@ def clean_company_fields(data: Mapping[str, Any], *, partial: bool = False) -> d
 
 
 def _check_company_keys(cleaned: dict[str, Any], exclude_pk: int | None = None) -> None:
-    for key in ("domain", "external_id"):
-        value = cleaned.get(key)
-        if value and Company.objects.filter(**{key: value}).exclude(pk=exclude_pk).exists():
-            raise Conflict(
-                f"Another company already has this {key.replace('_', ' ')}.",
-                [FieldProblem(key, "is already used by another company", value)],
-            )
+    check_keys_free(Company, ("domain", "external_id"), cleaned, exclude_pk)
 
 
 def do_create_company(data: Mapping[str, Any], *, actor: Actor | User | None) -> Company:
@@ -438,14 +464,9 @@ CAMPAIGN_FIELDS = {
 
 def clean_campaign_fields(data: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
     problems: list[FieldProblem] = []
-    for key in sorted(set(data) - CAMPAIGN_FIELDS):
-        problems.append(FieldProblem(key, "is not a campaign field"))
+    unknown_fields(problems, data, CAMPAIGN_FIELDS, "campaign")
     cleaned: dict[str, Any] = {}
-    if "name" in data or not partial:
-        name = str(data.get("name") or "").strip()
-        if not name:
-            problems.append(FieldProblem("name", "is required"))
-        cleaned["name"] = name[:200]
+    clean_name(problems, data, cleaned, partial=partial)
     if "channel" in data or not partial:
         channel = str(data.get("channel") or "").strip()
         if channel not in Channel.values:
@@ -461,13 +482,7 @@ def clean_campaign_fields(data: Mapping[str, Any], *, partial: bool = False) -> 
             cleaned["cost"] = cost
         except ValueError as exc:
             problems.append(FieldProblem("cost", str(exc), data["cost"]))
-    if "currency" in data:
-        currency = str(data["currency"] or "USD").strip().upper()
-        if len(currency) != 3 or not currency.isalpha():
-            problems.append(
-                FieldProblem("currency", "must be a 3-letter ISO code", data["currency"])
-            )
-        cleaned["currency"] = currency
+    clean_currency(problems, data, cleaned)
     for key in ("starts_on", "ends_on"):
         if key in data:
             try:

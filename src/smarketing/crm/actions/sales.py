@@ -16,6 +16,7 @@ from smarketing.core.choices import Capability
 from smarketing.core.errors import Conflict, FieldProblem, IllegalTransition, ValidationFailed, fail
 from smarketing.core.models import User
 from smarketing.crm.actions.lifecycle import advance_to
+from smarketing.crm.actions.records import clean_currency, clean_name, unknown_fields
 from smarketing.crm.choices import (
     CONTACT_ATTEMPT_KINDS,
     OPEN_DEAL_STAGES,
@@ -166,14 +167,9 @@ DEAL_FIELDS = {
 
 def clean_deal_fields(data: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
     problems: list[FieldProblem] = []
-    for key in sorted(set(data) - DEAL_FIELDS):
-        problems.append(FieldProblem(key, "is not a deal field"))
+    unknown_fields(problems, data, DEAL_FIELDS, "deal")
     cleaned: dict[str, Any] = {}
-    if "name" in data or not partial:
-        name = str(data.get("name") or "").strip()
-        if not name:
-            problems.append(FieldProblem("name", "is required"))
-        cleaned["name"] = name[:200]
+    clean_name(problems, data, cleaned, partial=partial)
     if "amount" in data:
         try:
             amount = parse_money(data["amount"]) if data["amount"] not in (None, "") else Decimal(0)
@@ -182,13 +178,7 @@ def clean_deal_fields(data: Mapping[str, Any], *, partial: bool = False) -> dict
             cleaned["amount"] = amount or Decimal(0)
         except ValueError as exc:
             problems.append(FieldProblem("amount", str(exc), data["amount"]))
-    if "currency" in data:
-        currency = str(data["currency"] or "USD").strip().upper()
-        if len(currency) != 3 or not currency.isalpha():
-            problems.append(
-                FieldProblem("currency", "must be a 3-letter ISO code", data["currency"])
-            )
-        cleaned["currency"] = currency
+    clean_currency(problems, data, cleaned)
     if "stage" in data:
         stage = str(data["stage"] or "").strip()
         if stage not in DealStage.values:
