@@ -52,4 +52,3 @@ def sign_in(page, password):
         return page
 
     return sign_in_as
-

@@ -36,4 +36,3 @@ def contact(rep):
 
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
-
