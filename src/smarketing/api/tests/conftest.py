@@ -48,12 +48,6 @@ class Api:
         return self.client.delete(self._url(path), headers=self.headers, **kw)
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """Hashing passwords the production way takes a noticeable moment per user; tests make many."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def token_for(user, scopes: list[str], **extra: Any) -> str:
     _, raw = do_create_token(user=user, name="test", scopes=scopes, actor=SYSTEM, **extra)
     return raw
