@@ -4,6 +4,8 @@ single  one touch per request over HTTP: wrk at full speed, then a fixed 500 req
 batch   1,000-touch batches over HTTP
 import  a 100,000-row contacts CSV through the importer
 demo    the demo generator at 100,000 contacts
+scoring-ingest  the same touch batches ingested in process with scoring on and off
+rescore         bulk rescoring of --contacts / --touches against DuckDB's in-memory floor
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import argparse
 import subprocess
 import sys
 
-NAMES = ("single", "batch", "import", "demo")
+NAMES = ("single", "batch", "import", "demo", "scoring-ingest", "rescore")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,7 +37,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batches", type=int, default=60, help="number of batches (batch)")
     parser.add_argument("--concurrency", type=int, default=2, help="batches in flight (batch)")
     parser.add_argument("--rows", type=int, default=100_000, help="CSV rows (import)")
-    parser.add_argument("--contacts", type=int, default=100_000, help="demo contacts (demo)")
+    parser.add_argument(
+        "--contacts", type=int, default=100_000, help="contacts (demo, scoring-ingest, rescore)"
+    )
+    parser.add_argument(
+        "--touches", type=int, default=None, help="touches (scoring benchmarks; 10 per contact)"
+    )
+    parser.add_argument("--size", type=int, default=1000, help="touches per batch (scoring-ingest)")
+    parser.add_argument("--singles", type=int, default=300, help="single touches (scoring-ingest)")
+    parser.add_argument(
+        "--pg-database",
+        default="smarketing_bench",
+        help="PostgreSQL database to recreate for the run (--db postgres)",
+    )
+    parser.add_argument(
+        "--no-rules",
+        action="store_true",
+        help="leave the default definitions uninstalled (scoring on write then does nothing)",
+    )
     args = parser.parse_args(argv)
 
     if args.name == "all":
@@ -44,13 +63,16 @@ def main(argv: list[str] | None = None) -> int:
         for name in NAMES:
             for db in ("sqlite", "postgres"):
                 print(f"\n=== {name} on {db} ===", flush=True)
-                code |= subprocess.call([sys.executable, "-m", "benchmarks", name, "--db", db])
+                extra = ["--no-rules"] if args.no_rules else []
+                code |= subprocess.call(
+                    [sys.executable, "-m", "benchmarks", name, "--db", db, *extra]
+                )
         return code
 
     from benchmarks import suites
     from benchmarks.harness import configure
 
-    bench = configure(args.name, args.db)
+    bench = configure(args.name, args.db, pg_database=args.pg_database, rules=not args.no_rules)
     print(f"=== {args.name} on {args.db} (data in {bench.data_dir}) ===", flush=True)
     if args.name == "single":
         suites.single(
@@ -65,8 +87,23 @@ def main(argv: list[str] | None = None) -> int:
         suites.batch(bench, workers=args.workers, count=args.batches, concurrency=args.concurrency)
     elif args.name == "import":
         suites.import_csv(bench, rows=args.rows)
-    else:
+    elif args.name == "demo":
         suites.demo(bench, contacts=args.contacts)
+    else:
+        from benchmarks import scoring
+
+        touches = args.touches if args.touches is not None else 10 * args.contacts
+        if args.name == "scoring-ingest":
+            scoring.scoring_ingest(
+                bench,
+                contacts=args.contacts,
+                touches=touches,
+                batches=args.batches,
+                size=args.size,
+                singles=args.singles,
+            )
+        else:
+            scoring.rescore(bench, contacts=args.contacts, touches=touches)
     print(f"Saved {bench.save()}", flush=True)
     return 0
 

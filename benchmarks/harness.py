@@ -1,8 +1,10 @@
 """A fresh database, Django configured against it, and the app served by `smarketing serve`.
 
 The benchmark process and the server it starts share one configuration through the
-environment: a new data folder per run, SQLite in it or the PostgreSQL database
-`smarketing_bench` (dropped and created again), DEBUG off.
+environment: a new data folder per run, SQLite in it or a PostgreSQL database
+(`smarketing_bench` unless `--pg-database` names another; dropped and created again),
+DEBUG off. The shipped default playbook is put in force, as on a new
+install, so scoring on write does its real work.
 """
 
 from __future__ import annotations
@@ -66,14 +68,19 @@ def machine() -> dict[str, Any]:
     }
 
 
-def _pg(*args: str) -> None:
+def _pg(*args: str, database: str = PG_DATABASE) -> None:
     subprocess.run(
-        [*args, "-h", PG_HOST, "-U", "postgres", PG_DATABASE], check=True, capture_output=True
+        [*args, "-h", PG_HOST, "-U", "postgres", database], check=True, capture_output=True
     )
 
 
-def configure(name: str, db: str) -> Bench:
-    """Point this process (and the servers it starts) at a fresh, migrated database."""
+def configure(name: str, db: str, pg_database: str = PG_DATABASE, *, rules: bool = True) -> Bench:
+    """Point this process (and the servers it starts) at a fresh, migrated database.
+
+    `pg_database` names the PostgreSQL database to recreate, so two benchmarks can run
+    side by side on one server. With `rules`, the default definitions (ICP, scoring,
+    stages, SLA) are in force.
+    """
     if db not in ("sqlite", "postgres"):
         raise SystemExit("--db must be sqlite or postgres")
     data_dir = Path(tempfile.mkdtemp(prefix=f"smarketing-bench-{name}-"))
@@ -86,9 +93,9 @@ def configure(name: str, db: str) -> Bench:
         ALLOWED_HOSTS="127.0.0.1,localhost",
     )
     if db == "postgres":
-        _pg("dropdb", "--if-exists", "--force")
-        _pg("createdb")
-        os.environ["DATABASE_URL"] = PG_URL
+        _pg("dropdb", "--if-exists", "--force", database=pg_database)
+        _pg("createdb", database=pg_database)
+        os.environ["DATABASE_URL"] = f"postgres://postgres@{PG_HOST}:5432/{pg_database}"
     else:
         os.environ.pop("DATABASE_URL", None)
     import django
@@ -97,7 +104,13 @@ def configure(name: str, db: str) -> Bench:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    return Bench(name=name, db=db, data_dir=data_dir)
+    bench = Bench(name=name, db=db, data_dir=data_dir)
+    if rules:
+        from smarketing.definitions.actions import install_defaults
+
+        install_defaults()
+    bench.record(rules_in_force=rules)
+    return bench
 
 
 def free_port() -> int:
