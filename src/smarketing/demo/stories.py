@@ -496,6 +496,10 @@ class _Telling:
         assert self.story.owner is not None
         return self.story.owner
 
+    def owner_moves(self, to: str, at: datetime, reason: str) -> None:
+        """The contact's owner moves it on, by hand in the web app."""
+        self.move(to, at, actor=self.owner(), rule="web", reason=reason)
+
     def assign(self, to: str, at: datetime, *, actor: str | None, rule: str, reason: str) -> None:
         story = self.story
         self._check(at)
@@ -685,30 +689,12 @@ class _Telling:
         roll = rng.random()
         accept = 0.45 + 0.4 * self.fit
         if roll < accept:
-            self.move(
-                Stage.SAL,
-                decided,
-                actor=self.owner(),
-                rule="web",
-                reason=rng.choice(cat.ACCEPT_REASONS),
-            )
+            self.owner_moves(Stage.SAL, decided, rng.choice(cat.ACCEPT_REASONS))
             return "accepted"
         if roll < accept + (1 - accept) * 0.7:
-            self.move(
-                Stage.LEAD,
-                decided,
-                actor=self.owner(),
-                rule="web",
-                reason=rng.choice(cat.REJECT_REASONS),
-            )
+            self.owner_moves(Stage.LEAD, decided, rng.choice(cat.REJECT_REASONS))
             return "recycled"
-        self.move(
-            Stage.DISQUALIFIED,
-            decided,
-            actor=self.owner(),
-            rule="web",
-            reason=rng.choice(cat.SALES_DISQUALIFY_REASONS),
-        )
+        self.owner_moves(Stage.DISQUALIFIED, decided, rng.choice(cat.SALES_DISQUALIFY_REASONS))
         return "disqualified"
 
     def work_sal(self) -> str:
@@ -742,30 +728,12 @@ class _Telling:
         roll = rng.random()
         qualify = 0.45 + 0.4 * self.fit
         if roll < qualify:
-            self.move(
-                Stage.SQL,
-                decided,
-                actor=self.owner(),
-                rule="web",
-                reason=rng.choice(cat.SQL_REASONS),
-            )
+            self.owner_moves(Stage.SQL, decided, rng.choice(cat.SQL_REASONS))
             return "qualified"
         if roll < qualify + (1 - qualify) * 0.6:
-            self.move(
-                Stage.LEAD,
-                decided,
-                actor=self.owner(),
-                rule="web",
-                reason=rng.choice(cat.SAL_RECYCLE_REASONS),
-            )
+            self.owner_moves(Stage.LEAD, decided, rng.choice(cat.SAL_RECYCLE_REASONS))
             return "recycled"
-        self.move(
-            Stage.DISQUALIFIED,
-            decided,
-            actor=self.owner(),
-            rule="web",
-            reason=rng.choice(cat.SALES_DISQUALIFY_REASONS),
-        )
+        self.owner_moves(Stage.DISQUALIFIED, decided, rng.choice(cat.SALES_DISQUALIFY_REASONS))
         return "disqualified"
 
     def work_sql(self) -> str:
@@ -790,13 +758,7 @@ class _Telling:
             properties={"contract_months": rng.choice([12, 12, 24, 36])},
         )
         story.deals.append(deal)
-        self.move(
-            Stage.OPPORTUNITY,
-            opened,
-            actor=self.owner(),
-            rule="web",
-            reason=f"deal created: {deal.name}",
-        )
+        self.owner_moves(Stage.OPPORTUNITY, opened, f"deal created: {deal.name}")
         at = opened
         for index, stage in enumerate(PIPELINE):
             step = self.after(at, 2 * DAY, 12 * DAY)
@@ -813,13 +775,7 @@ class _Telling:
                 self.clock = max(self.clock, step)
                 if rng.random() < 0.6:
                     back = self.after(step, DAY, 10 * DAY)
-                    self.move(
-                        Stage.LEAD,
-                        back,
-                        actor=self.owner(),
-                        rule="web",
-                        reason=f"deal lost: {reason}",
-                    )
+                    self.owner_moves(Stage.LEAD, back, f"deal lost: {reason}")
                     return "lost_recycled"
                 return "lost"
             if index + 1 < len(PIPELINE):
@@ -829,13 +785,7 @@ class _Telling:
             else:
                 deal.changes.append(Move(deal.stage, DealStage.WON, step, self.owner(), "web", ""))
                 deal.stage, deal.closed_at = DealStage.WON, step
-                self.move(
-                    Stage.CUSTOMER,
-                    step,
-                    actor=self.owner(),
-                    rule="web",
-                    reason=f"deal won: {deal.name}",
-                )
+                self.owner_moves(Stage.CUSTOMER, step, f"deal won: {deal.name}")
                 return "won"
             at = step
         return "open"
