@@ -8,7 +8,8 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
 from smarketing.core.actors import Actor, as_actor
@@ -196,12 +197,67 @@ def authenticate_token(raw: str) -> ApiToken | None:
     """The active token matching `raw`, touching its last-used time at most once a minute."""
     if not raw or not raw.startswith("smk_"):
         return None
-    token = (
-        ApiToken.objects.active().select_related("user").filter(key_hash=hash_token(raw)).first()
-    )
+    now = timezone.now()
+    token = _active_token(hash_token(raw), now)
     if token is None:
         return None
-    now = timezone.now()
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token
+
+
+class _TokenQuery:
+    """`ApiToken.objects.active().select_related("user").filter(key_hash=…)` as SQL written once.
+
+    Every API request authenticates, and building and compiling that queryset cost more
+    than the database's answer; the statement and its value converters depend only on
+    the models and the database, so they are prepared once per connection alias.
+    """
+
+    def __init__(self, conn: BaseDatabaseWrapper):
+        quote = conn.ops.quote_name
+        token_table, user_table = quote(ApiToken._meta.db_table), quote(User._meta.db_table)
+        self.token_fields = list(ApiToken._meta.concrete_fields)
+        self.user_fields = list(User._meta.concrete_fields)
+        columns = [f"{token_table}.{quote(f.column)}" for f in self.token_fields]
+        columns += [f"{user_table}.{quote(f.column)}" for f in self.user_fields]
+        self.sql = (
+            f"SELECT {', '.join(columns)} FROM {token_table}"
+            f" INNER JOIN {user_table} ON {token_table}.{quote('user_id')}"
+            f" = {user_table}.{quote(User._meta.pk.column)}"
+            f" WHERE {token_table}.{quote('key_hash')} = %s"
+            f" AND {token_table}.{quote('revoked_at')} IS NULL"
+            f" AND {user_table}.{quote('is_active')} = %s"
+            f" AND ({token_table}.{quote('expires_at')} IS NULL"
+            f" OR {token_table}.{quote('expires_at')} > %s)"
+        )
+        self.converters = []
+        for field in [*self.token_fields, *self.user_fields]:
+            col = field.get_col(field.model._meta.db_table)
+            found = conn.ops.get_db_converters(col) + col.get_db_converters(conn)
+            self.converters.append((col, found))
+
+    def run(self, conn: BaseDatabaseWrapper, key_hash: str, now: datetime) -> ApiToken | None:
+        with conn.cursor() as cursor:
+            cursor.execute(self.sql, [key_hash, True, conn.ops.adapt_datetimefield_value(now)])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        values = list(row)
+        for i, (col, converters) in enumerate(self.converters):
+            for convert in converters:
+                values[i] = convert(values[i], col, conn)
+        split = len(self.token_fields)
+        token = ApiToken.from_db(conn.alias, None, values[:split])
+        ApiToken.user.field.set_cached_value(token, User.from_db(conn.alias, None, values[split:]))
+        return token
+
+
+_token_queries: dict[str, _TokenQuery] = {}
+
+
+def _active_token(key_hash: str, now: datetime) -> ApiToken | None:
+    query = _token_queries.get(connection.alias)
+    if query is None:
+        query = _token_queries[connection.alias] = _TokenQuery(connection)
+    return query.run(connection, key_hash, now)

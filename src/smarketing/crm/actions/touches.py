@@ -16,7 +16,6 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from smarketing.core.actors import Actor, as_actor
@@ -25,7 +24,7 @@ from smarketing.core.models import User
 from smarketing.crm import events
 from smarketing.crm.actions.records import normalise_email
 from smarketing.crm.choices import CONVERSION_TOUCHES, Channel, Stage, TouchType
-from smarketing.crm.importing.bulk import insert_rows, update_objects
+from smarketing.crm.importing.bulk import insert_rows, select_objects, update_objects
 from smarketing.crm.models import Campaign, Contact, LifecycleTransition, Touch
 from smarketing.crm.parsing import as_aware
 
@@ -250,32 +249,21 @@ def _write(valid: list[TouchInput], actor: Actor) -> list[IngestResult]:
     with transaction.atomic():
         # 1. Replays: touches whose external id is stored already, or repeated in this batch.
         ext_ids = [t.external_id for t in valid if t.external_id]
-        stored = (
-            {
-                t.external_id: t
-                for t in Touch.objects.filter(external_id__in=ext_ids)
-                .select_related("contact")
-                .only(
-                    "id", "external_id", "contact_id", "created_contact", "contact__lifecycle_stage"
-                )
-            }
-            if ext_ids
-            else {}
-        )
+        stored = _stored_touches(ext_ids) if ext_ids else {}
         fresh: list[TouchInput] = []
         first_in_batch: dict[str, TouchInput] = {}
         replays_in_batch: list[tuple[TouchInput, TouchInput]] = []
         for t in valid:
             if t.external_id and t.external_id in stored:
-                old = stored[t.external_id]
+                touch_id, contact_id, created_contact, stage = stored[t.external_id]
                 results.append(
                     IngestResult(
                         index=t.index,
                         status="duplicate",
-                        touch_id=old.pk,
-                        contact_id=old.contact_id,
-                        contact_created=old.created_contact,
-                        stage=old.contact.lifecycle_stage,
+                        touch_id=touch_id,
+                        contact_id=contact_id,
+                        contact_created=created_contact,
+                        stage=stage,
                     )
                 )
             elif t.external_id and t.external_id in first_in_batch:
@@ -285,18 +273,19 @@ def _write(valid: list[TouchInput], actor: Actor) -> list[IngestResult]:
                     first_in_batch[t.external_id] = t
                 fresh.append(t)
 
-        # 2. Who are these people? One query per key kind.
+        # 2. Who are these people? One query for both keys, the rows locked until commit.
         emails = {t.email for t in fresh if t.email}
         ext_contacts = {t.contact_external_id for t in fresh if t.contact_external_id}
         by_email: dict[str, Contact] = {}
         by_ext: dict[str, Contact] = {}
-        if emails or ext_contacts:
-            q = Q(email__in=emails) | Q(external_id__in=ext_contacts)
-            for c in Contact.objects.select_for_update().filter(q):
-                if c.email:
-                    by_email[c.email] = c
-                if c.external_id:
-                    by_ext[c.external_id] = c
+        known = select_objects(
+            Contact, {"email": emails, "external_id": ext_contacts}, for_update=True
+        )
+        for c in known:
+            if c.email:
+                by_email[c.email] = c
+            if c.external_id:
+                by_ext[c.external_id] = c
 
         # 3. Create the unknown people, each from its earliest touch in the batch.
         contact_of: dict[int, Contact] = {}
@@ -449,6 +438,29 @@ def _write(valid: list[TouchInput], actor: Actor) -> list[IngestResult]:
                 )
             )
     return results
+
+
+def _stored_touches(external_ids: list[str]) -> dict[str, tuple[int, int, bool, str]]:
+    """Touches already stored under these external ids: id, contact, created_contact, stage.
+
+    One statement written directly: the queryset it replaces cost more to build and
+    compile than to run, once per ingestion request.
+    """
+    quote = connection.ops.quote_name
+    touch, contact = quote(Touch._meta.db_table), quote(Contact._meta.db_table)
+    sql = (
+        f"SELECT {touch}.{quote('external_id')}, {touch}.{quote('id')},"
+        f" {touch}.{quote('contact_id')}, {touch}.{quote('created_contact')},"
+        f" {contact}.{quote('lifecycle_stage')} FROM {touch}"
+        f" INNER JOIN {contact} ON {contact}.{quote('id')} = {touch}.{quote('contact_id')}"
+        f" WHERE {touch}.{quote('external_id')} IN ({', '.join(['%s'] * len(external_ids))})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, external_ids)
+        return {
+            ext: (pk, contact_id, bool(created), stage)
+            for ext, pk, contact_id, created, stage in cursor.fetchall()
+        }
 
 
 def _insert(objects: list[Any]) -> list[Any]:
