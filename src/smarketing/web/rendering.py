@@ -97,3 +97,33 @@ def show_problems(form: forms.Form, error: DomainError) -> None:
         else:
             form.add_error(None, f"{problem.field}: {problem.message}")
     form.add_error(None, error.message)
+
+
+class problems_on:  # used like a function, in a `with` statement
+    """Run an action for `form`: a domain error it raises is shown on the form, not raised.
+
+        with problems_on(form) as outcome:
+            contact = do_create_contact(...)
+        if outcome.failed:
+            status = outcome.status
+
+    Refusals and missing objects still propagate, so that `page` answers 403 and 404.
+    """
+
+    def __init__(self, form: forms.Form) -> None:
+        self.form = form
+        self.status: int | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.status is not None
+
+    def __enter__(self) -> problems_on:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb) -> bool:
+        if not isinstance(error, DomainError) or isinstance(error, NotAllowed | NotFound):
+            return False
+        show_problems(self.form, error)
+        self.status = error_status(error)
+        return True

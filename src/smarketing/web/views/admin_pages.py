@@ -25,7 +25,14 @@ from smarketing.core.models import ApiToken, User
 from smarketing.crm.actions import do_define_property
 from smarketing.crm.models import PropertyDefinition
 from smarketing.web.forms import PropertyDefinitionForm, TokenForm, UserCreateForm, UserRoleForm
-from smarketing.web.rendering import done, error_status, page, render_page, show_problems
+from smarketing.web.rendering import (
+    done,
+    error_status,
+    page,
+    problems_on,
+    render_page,
+    show_problems,
+)
 from smarketing.web.views.contacts import web_actor
 
 # --- custom properties ---------------------------------------------------------------------
@@ -45,7 +52,7 @@ def property_create(request: HttpRequest) -> HttpResponse:
         status = 422
         if form.is_valid():
             data = form.cleaned_data
-            try:
+            with problems_on(form) as outcome:
                 defn = do_define_property(
                     object_type=data["object_type"],
                     name=data["name"].strip(),
@@ -55,11 +62,8 @@ def property_create(request: HttpRequest) -> HttpResponse:
                     description=data["description"].strip(),
                     actor=web_actor(request),
                 )
-            except (NotAllowed, NotFound):
-                raise
-            except DomainError as exc:
-                show_problems(form, exc)
-                status = error_status(exc)
+            if outcome.failed:
+                status = outcome.status
             else:
                 messages.success(request, _("Property %(label)s defined.") % {"label": defn.label})
                 return done(request, reverse("web:properties"))
@@ -101,7 +105,7 @@ def user_create(request: HttpRequest) -> HttpResponse:
         status = 422
         if form.is_valid():
             data = form.cleaned_data
-            try:
+            with problems_on(form) as outcome:
                 user = do_create_user(
                     email=data["email"],
                     password=data["password"],
@@ -111,11 +115,8 @@ def user_create(request: HttpRequest) -> HttpResponse:
                     language=data["language"],
                     actor=web_actor(request),
                 )
-            except (NotAllowed, NotFound):
-                raise
-            except DomainError as exc:
-                show_problems(form, exc)
-                status = error_status(exc)
+            if outcome.failed:
+                status = outcome.status
             else:
                 messages.success(request, _("User %(email)s created.") % {"email": user.email})
                 return done(request, reverse("web:users"))
@@ -206,7 +207,7 @@ def token_create(request: HttpRequest) -> HttpResponse:
             expires_at = (
                 timezone.make_aware(datetime.combine(expires, time.min)) if expires else None
             )
-            try:
+            with problems_on(form) as outcome:
                 token, raw = do_create_token(
                     user=data["user"],
                     name=data["name"],
@@ -214,11 +215,8 @@ def token_create(request: HttpRequest) -> HttpResponse:
                     expires_at=expires_at,
                     actor=web_actor(request),
                 )
-            except (NotAllowed, NotFound):
-                raise
-            except DomainError as exc:
-                show_problems(form, exc)
-                status = error_status(exc)
+            if outcome.failed:
+                status = outcome.status
             else:
                 # The secret exists only in this response: it is stored hashed and never shown again.
                 response = render_page(

@@ -10,11 +10,10 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from smarketing.core.choices import Capability
-from smarketing.core.errors import DomainError, NotAllowed, NotFound
 from smarketing.crm.actions import do_create_campaign, do_update_campaign
 from smarketing.crm.models import Campaign
 from smarketing.web.forms import CampaignForm
-from smarketing.web.rendering import done, error_status, page, render_page, show_problems
+from smarketing.web.rendering import done, page, problems_on, render_page
 from smarketing.web.views.contacts import web_actor
 
 
@@ -32,7 +31,7 @@ def campaign_form_view(request: HttpRequest, campaign: Campaign | None) -> HttpR
     if request.method == "POST":
         status = 422
         if form.is_valid():
-            try:
+            with problems_on(form) as outcome:
                 if campaign is None:
                     campaign = do_create_campaign(form.cleaned_data, actor=web_actor(request))
                     message = _("Campaign %(name)s created.")
@@ -41,11 +40,8 @@ def campaign_form_view(request: HttpRequest, campaign: Campaign | None) -> HttpR
                         campaign, form.cleaned_data, actor=web_actor(request)
                     )
                     message = _("Campaign %(name)s saved.")
-            except (NotAllowed, NotFound):
-                raise
-            except DomainError as exc:
-                show_problems(form, exc)
-                status = error_status(exc)
+            if outcome.failed:
+                status = outcome.status
             else:
                 messages.success(request, message % {"name": campaign.name})
                 return done(request, reverse("web:campaigns"))

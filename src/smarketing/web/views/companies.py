@@ -11,12 +11,11 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from smarketing.core.choices import Capability
-from smarketing.core.errors import DomainError, NotAllowed, NotFound
 from smarketing.crm.actions import do_create_company, do_update_company
 from smarketing.crm.choices import ObjectType
 from smarketing.crm.models import Company, PropertyDefinition
 from smarketing.web.forms import CompanyFilterForm, CompanyForm
-from smarketing.web.rendering import done, error_status, page, render_page, show_problems
+from smarketing.web.rendering import done, page, problems_on, render_page
 from smarketing.web.views.contacts import web_actor
 
 COMPANIES_PER_PAGE = 25
@@ -75,7 +74,7 @@ def company_form_view(request: HttpRequest, company: Company | None) -> HttpResp
     if request.method == "POST":
         status = 422
         if form.is_valid():
-            try:
+            with problems_on(form) as outcome:
                 if company is None:
                     company = do_create_company(form.company_data(), actor=web_actor(request))
                     message = _("Company %(name)s created.")
@@ -84,11 +83,8 @@ def company_form_view(request: HttpRequest, company: Company | None) -> HttpResp
                         company, form.company_data(), actor=web_actor(request)
                     )
                     message = _("Company %(name)s saved.")
-            except (NotAllowed, NotFound):
-                raise
-            except DomainError as exc:
-                show_problems(form, exc)
-                status = error_status(exc)
+            if outcome.failed:
+                status = outcome.status
             else:
                 messages.success(request, message % {"name": company.name})
                 return done(request, reverse("web:company", args=[company.pk]))

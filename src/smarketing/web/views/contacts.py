@@ -20,7 +20,7 @@ from django_htmx.http import push_url
 
 from smarketing.core.actors import Actor
 from smarketing.core.choices import Capability
-from smarketing.core.errors import DomainError, NotAllowed, NotFound, ValidationFailed
+from smarketing.core.errors import ValidationFailed
 from smarketing.crm.actions import (
     do_assign_owner,
     do_change_stage,
@@ -43,7 +43,7 @@ from smarketing.web.forms import (
     OwnerForm,
     StageForm,
 )
-from smarketing.web.rendering import done, error_status, page, render_page, show_problems
+from smarketing.web.rendering import done, page, problems_on, render_page, show_problems
 from smarketing.web.views.scoring import score_panel
 
 CONTACTS_PER_PAGE = 25
@@ -139,21 +139,17 @@ def contact_create(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST":
         if form.is_valid():
-            try:
-                # The company is created only if the contact is, too.
-                with transaction.atomic():
-                    data = form.contact_data()
-                    data["company"] = resolve_company(
-                        form.cleaned_data["company"], None, web_actor(request)
-                    )
-                    contact = do_create_contact(
-                        data, actor=web_actor(request), stage=form.cleaned_data["stage"]
-                    )
-            except (NotAllowed, NotFound):
-                raise
-            except DomainError as exc:
-                show_problems(form, exc)
-                status = error_status(exc)
+            # The company is created only if the contact is, too.
+            with problems_on(form) as outcome, transaction.atomic():
+                data = form.contact_data()
+                data["company"] = resolve_company(
+                    form.cleaned_data["company"], None, web_actor(request)
+                )
+                contact = do_create_contact(
+                    data, actor=web_actor(request), stage=form.cleaned_data["stage"]
+                )
+            if outcome.failed:
+                status = outcome.status
             else:
                 messages.success(request, _("Contact %(name)s created.") % {"name": contact})
                 return done(request, reverse("web:contact", args=[contact.pk]))
@@ -175,18 +171,14 @@ def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
     status = 200
     if request.method == "POST":
         if form.is_valid():
-            try:
-                with transaction.atomic():
-                    data = form.contact_data()
-                    data["company"] = resolve_company(
-                        form.cleaned_data["company"], contact.company, web_actor(request)
-                    )
-                    do_update_contact(contact, data, actor=web_actor(request))
-            except (NotAllowed, NotFound):
-                raise
-            except DomainError as exc:
-                show_problems(form, exc)
-                status = error_status(exc)
+            with problems_on(form) as outcome, transaction.atomic():
+                data = form.contact_data()
+                data["company"] = resolve_company(
+                    form.cleaned_data["company"], contact.company, web_actor(request)
+                )
+                do_update_contact(contact, data, actor=web_actor(request))
+            if outcome.failed:
+                status = outcome.status
             else:
                 messages.success(request, _("Contact %(name)s saved.") % {"name": contact})
                 return done(request, reverse("web:contact", args=[contact.pk]))
@@ -311,13 +303,10 @@ def contact_change(
     form = build(contact, request.POST)
     status = 422
     if form.is_valid():
-        try:
+        with problems_on(form) as outcome:
             message = perform(contact, form.cleaned_data)
-        except (NotAllowed, NotFound):
-            raise
-        except DomainError as exc:
-            show_problems(form, exc)
-            status = error_status(exc)
+        if outcome.failed:
+            status = outcome.status
         else:
             messages.success(request, message)
             if not request.htmx:

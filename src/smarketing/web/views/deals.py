@@ -16,12 +16,11 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import push_url
 
 from smarketing.core.choices import Capability
-from smarketing.core.errors import DomainError, NotAllowed, NotFound
 from smarketing.crm.actions import do_close_deal, do_move_deal, do_update_deal
 from smarketing.crm.choices import DealStage, ObjectType
 from smarketing.crm.models import Deal, PropertyDefinition
 from smarketing.web.forms import DealCloseForm, DealEditForm, DealFilterForm, DealMoveForm
-from smarketing.web.rendering import done, error_status, page, render_page, show_problems
+from smarketing.web.rendering import done, page, problems_on, render_page
 from smarketing.web.views.contacts import web_actor
 
 DEALS_PER_PAGE = 25
@@ -91,13 +90,10 @@ def deal_change(
     """Run the move or close form; answer with the refreshed deal body (or the form's errors)."""
     status = 422
     if form.is_valid():
-        try:
+        with problems_on(form) as outcome:
             message = perform(form.cleaned_data)
-        except (NotAllowed, NotFound):
-            raise
-        except DomainError as exc:
-            show_problems(form, exc)
-            status = error_status(exc)
+        if outcome.failed:
+            status = outcome.status
         else:
             messages.success(request, message)
             if not request.htmx:
@@ -154,13 +150,10 @@ def deal_edit(request: HttpRequest, pk: int) -> HttpResponse:
         if form.is_valid():
             data = {k: form.cleaned_data[k] for k in ("name", "amount", "currency", "owner")}
             data["properties"] = form.property_values(keep_blank=True)
-            try:
+            with problems_on(form) as outcome:
                 do_update_deal(deal, data, actor=web_actor(request))
-            except (NotAllowed, NotFound):
-                raise
-            except DomainError as exc:
-                show_problems(form, exc)
-                status = error_status(exc)
+            if outcome.failed:
+                status = outcome.status
             else:
                 messages.success(request, _("Deal %(name)s saved.") % {"name": deal.name})
                 return done(request, reverse("web:deal", args=[deal.pk]))

@@ -9,7 +9,6 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 
 from smarketing.core.choices import Capability
-from smarketing.core.errors import DomainError, NotAllowed, NotFound
 from smarketing.crm.importing import (
     PRESETS,
     ImportOptions,
@@ -18,7 +17,7 @@ from smarketing.crm.importing import (
     run_import,
 )
 from smarketing.web.forms import ImportForm
-from smarketing.web.rendering import error_status, page, render_page, show_problems
+from smarketing.web.rendering import page, problems_on, render_page
 from smarketing.web.views.contacts import web_actor
 
 # The page lists this many row errors; the rest are counted.
@@ -47,7 +46,7 @@ def import_page(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             data = form.cleaned_data
             upload = data["file"]
-            try:
+            with problems_on(form) as outcome:
                 options = ImportOptions(
                     preset=data["preset"] or None,
                     mapping=read_mapping(data["mapping"]) if data["mapping"] else None,
@@ -56,13 +55,7 @@ def import_page(request: HttpRequest) -> HttpResponse:
                     source_name=Path(upload.name).name,
                 )
                 report = run_import(data["kind"], upload, options=options, actor=web_actor(request))
-            except (NotAllowed, NotFound):
-                raise
-            except DomainError as exc:
-                show_problems(form, exc)
-                status = error_status(exc)
-            else:
-                status = 200
+            status = outcome.status or 200
     context = {
         "form": form,
         "report": report,
