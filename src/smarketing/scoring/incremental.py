@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
+from django.db import connection
 from django.utils import timezone
 
 from smarketing.scoring.engine import SECONDS_PER_DAY, Award, CapState, award, fit_hits
@@ -164,11 +165,36 @@ def _locked_scores(
 
 
 def _save(scores: Iterable[ContactScore]) -> None:
+    """Store the states: one INSERT for new rows, one UPDATE statement run per changed row.
+
+    `bulk_update` builds a CASE expression per field over every row, which costs far more
+    than the database's work for a batch of a thousand contacts. A new row still goes
+    through a plain INSERT, so a concurrent first score of the same contact fails with an
+    integrity error (and the ingestion retries) instead of silently overwriting it.
+    """
+    scores = list(scores)
     new = [s for s in scores if not s.pk_exists]
     old = [s for s in scores if s.pk_exists]
-    if new:
-        ContactScore.objects.bulk_create(new)
-        for s in new:
-            s.pk_exists = True
-    if old:
-        ContactScore.objects.bulk_update(old, STATE_FIELDS)
+    fields = [ContactScore._meta.get_field(name) for name in STATE_FIELDS]
+    table = connection.ops.quote_name(ContactScore._meta.db_table)
+    columns = [connection.ops.quote_name(f.column) for f in fields]
+    key = connection.ops.quote_name("contact_id")
+
+    def values(score: ContactScore) -> list:
+        return [f.get_db_prep_save(getattr(score, f.attname), connection) for f in fields]
+
+    with connection.cursor() as cursor:
+        if new:
+            marks = ", ".join(["%s"] * (len(fields) + 1))
+            cursor.executemany(
+                f"INSERT INTO {table} ({key}, {', '.join(columns)}) VALUES ({marks})",
+                [[s.contact_id, *values(s)] for s in new],
+            )
+            for s in new:
+                s.pk_exists = True
+        if old:
+            assignments = ", ".join(f"{c} = %s" for c in columns)
+            cursor.executemany(
+                f"UPDATE {table} SET {assignments} WHERE {key} = %s",
+                [[*values(s), s.contact_id] for s in old],
+            )
