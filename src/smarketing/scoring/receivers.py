@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.db import connection, transaction
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from smarketing.crm import events as crm_events
+from smarketing.crm.models import PropertyDefinition
 from smarketing.definitions import events as definition_events
 from smarketing.definitions.choices import Kind
+from smarketing.definitions.models import DefinitionVersion
 from smarketing.definitions.selectors import rule_set_in_force
 from smarketing.scoring.actions import promote_qualified, snapshot_transitions
 from smarketing.scoring.incremental import apply_profiles, apply_touches
@@ -17,11 +21,52 @@ def _enabled() -> bool:
     return getattr(settings, "SMARKETING_SCORE_ON_WRITE", True)
 
 
+# Attribute on the connection: (rule set, the on-commit callback marking its transaction).
+_CACHE = "_smarketing_rules_in_force"
+
+
+def _rules_in_force():
+    """The rules in force, looked up once per transaction.
+
+    One ingested batch sends several signals (stage changes, profile changes, touches,
+    and one per promotion), each needing the rules. The answer is kept on the connection
+    for the rest of the transaction: the on-commit callback registered with it marks the
+    transaction (Django drops it on commit or rollback, and with a rolled-back savepoint),
+    and saving any definition or property forgets it at once.
+    """
+    if not connection.in_atomic_block:
+        return rule_set_in_force()
+    cached = getattr(connection, _CACHE, None)
+    if cached is not None and any(entry[1] is cached[1] for entry in connection.run_on_commit):
+        return cached[0]
+    rule_set = rule_set_in_force()
+
+    def forget() -> None:
+        setattr(connection, _CACHE, None)
+
+    transaction.on_commit(forget)
+    setattr(connection, _CACHE, (rule_set, forget))
+    return rule_set
+
+
+def forget_rules_in_force(**kwargs) -> None:
+    setattr(connection, _CACHE, None)
+
+
+for _model in (DefinitionVersion, PropertyDefinition):
+    post_save.connect(
+        forget_rules_in_force, sender=_model, dispatch_uid=f"scoring-forget-{_model.__name__}"
+    )
+    post_delete.connect(
+        forget_rules_in_force, sender=_model, dispatch_uid=f"scoring-forget-del-{_model.__name__}"
+    )
+
+
 @receiver(crm_events.touches_recorded)
 def score_new_touches(sender, touches, **kwargs):
     if not _enabled():
         return
-    rule_set = rule_set_in_force()
+    rule_set = _rules_in_force()
     if rule_set is None:
         return
     scores = apply_touches(rule_set, touches)
@@ -32,7 +77,7 @@ def score_new_touches(sender, touches, **kwargs):
 def rescore_fit(sender, contact_ids, **kwargs):
     if not _enabled():
         return
-    rule_set = rule_set_in_force()
+    rule_set = _rules_in_force()
     if rule_set is None:
         return
     scores = apply_profiles(rule_set, contact_ids)
@@ -43,12 +88,13 @@ def rescore_fit(sender, contact_ids, **kwargs):
 def snapshot_score(sender, transitions, **kwargs):
     if not _enabled():
         return
-    snapshot_transitions(rule_set_in_force(), transitions)
+    snapshot_transitions(_rules_in_force(), transitions)
 
 
 @receiver(definition_events.definition_activated)
 def rescore_on_activation(sender, version, previous, now, **kwargs):
     """New scoring rules, ICP or MQL criteria: every contact is rescored before the version counts as active."""
+    forget_rules_in_force()
     if version.kind not in (Kind.SCORING, Kind.ICP, Kind.STAGES):
         return None
     rule_set = rule_set_in_force()
