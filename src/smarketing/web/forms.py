@@ -111,6 +111,23 @@ class PropertyFieldsMixin:
 # --- contacts ----------------------------------------------------------------------------
 
 
+# The contact's fields that the form shows and saves as they are (company and owner are resolved).
+CONTACT_FIELDS = (
+    "first_name",
+    "last_name",
+    "email",
+    "external_id",
+    "job_title",
+    "seniority",
+    "phone",
+    "country",
+    "original_source",
+    "source_detail",
+    "first_campaign",
+    "lead_status",
+)
+
+
 class ContactForm(PropertyFieldsMixin, forms.Form):
     """Create or edit a contact. Stage and owner changes have their own forms (they are history)."""
 
@@ -153,22 +170,12 @@ class ContactForm(PropertyFieldsMixin, forms.Form):
             kwargs["initial"].update(
                 {
                     name: getattr(contact, name)
-                    for name in (
-                        "first_name",
-                        "last_name",
-                        "email",
-                        "external_id",
-                        "job_title",
-                        "seniority",
-                        "phone",
-                        "country",
-                        "original_source",
-                        "source_detail",
-                        "lead_status",
-                    )
+                    for name in CONTACT_FIELDS
+                    if name != "first_campaign"
                 }
             )
             kwargs["initial"]["company"] = contact.company.name if contact.company else ""
+            # The id, so that showing the form does not load the campaign.
             kwargs["initial"]["first_campaign"] = contact.first_campaign_id
         super().__init__(*args, **kwargs)
         self.contact = contact
@@ -196,23 +203,7 @@ class ContactForm(PropertyFieldsMixin, forms.Form):
 
     def contact_data(self) -> dict[str, Any]:
         """The fields for `do_create_contact` / `do_update_contact` (company is resolved by the view)."""
-        data = {
-            name: self.cleaned_data[name]
-            for name in (
-                "first_name",
-                "last_name",
-                "email",
-                "external_id",
-                "job_title",
-                "seniority",
-                "phone",
-                "country",
-                "original_source",
-                "source_detail",
-                "first_campaign",
-                "lead_status",
-            )
-        }
+        data = {name: self.cleaned_data[name] for name in CONTACT_FIELDS}
         if "owner" in self.fields:
             data["owner"] = self.cleaned_data.get("owner")
         data["properties"] = self.property_values(keep_blank=self.contact is not None)
