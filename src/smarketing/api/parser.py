@@ -45,13 +45,25 @@ def check_no_nul(value: Any, path: str = "body") -> None:
         raise ValidationFailed("Text may not contain NUL characters.", problems)
 
 
+def loads_checked(body: bytes) -> Any:
+    """`json.loads(body)`, refusing NUL characters anywhere in the document.
+
+    JSON text can only carry a NUL as the escape `\\u0000` (a raw control character
+    is not valid JSON), so a body without that escape needs no walk over every value,
+    which costs milliseconds for a batch of a thousand touches.
+    """
+    text = body.decode(json.detect_encoding(body), "surrogatepass")
+    data = json.loads(text)
+    if "\\u0000" in text or "\x00" in text:
+        check_no_nul(data)
+    return data
+
+
 class JsonParser(Parser):
     """ninja's JSON parser plus the NUL check."""
 
     def parse_body(self, request: HttpRequest) -> Any:
-        data = json.loads(request.body)
-        check_no_nul(data)
-        return data
+        return loads_checked(request.body)
 
 
 def read_json(request: HttpRequest) -> Any:
@@ -61,8 +73,6 @@ def read_json(request: HttpRequest) -> Any:
             "The request body is empty.", [FieldProblem("body", "a JSON object is required")]
         )
     try:
-        data = json.loads(request.body)
+        return loads_checked(request.body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise HttpError(400, "Cannot parse request body") from exc
-    check_no_nul(data)
-    return data

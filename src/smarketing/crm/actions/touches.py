@@ -24,7 +24,7 @@ from smarketing.core.models import User
 from smarketing.crm import events
 from smarketing.crm.actions.records import normalise_email
 from smarketing.crm.choices import CONVERSION_TOUCHES, Channel, Stage, TouchType
-from smarketing.crm.importing.bulk import insert_rows, select_objects, update_objects
+from smarketing.crm.importing.bulk import insert_rows, loaded, select_objects, update_objects
 from smarketing.crm.models import Campaign, Contact, LifecycleTransition, Touch
 from smarketing.crm.parsing import as_aware
 
@@ -33,6 +33,8 @@ PROFILE_FIELDS = {"first_name": 120, "last_name": 120, "job_title": 200, "phone"
 # Checked for every item of every batch: computed once (`.values` builds a new list).
 TOUCH_TYPES = frozenset(TouchType.values)
 CHANNELS = frozenset(Channel.values)
+TOUCH_CONTACT = Touch._meta.get_field("contact")
+TOUCH_CAMPAIGN = Touch._meta.get_field("campaign")
 TOUCH_FIELDS = {
     "email",
     "contact_external_id",
@@ -99,8 +101,14 @@ class IngestResult:
 
 
 def clean_touch(
-    raw: Mapping[str, Any], index: int, campaigns: dict[int, Campaign], utm: dict[str, Campaign]
+    raw: Mapping[str, Any],
+    index: int,
+    campaigns: dict[int, Campaign],
+    utm: dict[str, Campaign],
+    now: datetime | None = None,
 ) -> TouchInput:
+    """One item validated; `now` (the request's moment) stands for a missing `occurred_at`."""
+    now = now or timezone.now()
     problems: list[FieldProblem] = []
     if not isinstance(raw, Mapping):
         raise _Invalid([FieldProblem("", "must be an object")])
@@ -124,8 +132,8 @@ def clean_touch(
         )
     occurred_at = None
     try:
-        occurred_at = as_aware(raw.get("occurred_at")) or timezone.now()
-        if (occurred_at - timezone.now()).total_seconds() > FUTURE_TOLERANCE_SECONDS:
+        occurred_at = as_aware(raw.get("occurred_at")) or now
+        if (occurred_at - now).total_seconds() > FUTURE_TOLERANCE_SECONDS:
             problems.append(FieldProblem("occurred_at", "is in the future", raw.get("occurred_at")))
     except ValueError as exc:
         problems.append(FieldProblem("occurred_at", str(exc), raw.get("occurred_at")))
@@ -221,9 +229,10 @@ def ingest_touches(
                     utm.setdefault(key, c)
     results: list[IngestResult | None] = [None] * len(items)
     valid: list[TouchInput] = []
+    now = timezone.now()
     for index, raw in enumerate(items):
         try:
-            valid.append(clean_touch(raw, index, campaigns, utm))
+            valid.append(clean_touch(raw, index, campaigns, utm, now))
         except _Invalid as exc:
             results[index] = IngestResult(index=index, status="error", errors=exc.problems)
     if valid:
@@ -386,24 +395,30 @@ def _write(valid: list[TouchInput], actor: Actor) -> list[IngestResult]:
         if transitions:
             _insert(transitions)
 
-        # 5. The touches themselves.
-        rows = [
-            Touch(
-                contact=contact_of[t.index],
-                type=t.type,
-                channel=t.channel,
-                campaign=t.campaign,
-                url=t.url,
-                asset=t.asset,
-                occurred_at=t.occurred_at,
-                properties=t.properties,
-                external_id=t.external_id,
-                created_contact=getattr(contact_of[t.index], "_created_by", None) is t,
-                created_at=now,
+        # 5. The touches themselves: plain rows, then instances without `Model.__init__`.
+        touch_rows = []
+        for t in fresh:
+            contact = contact_of[t.index]
+            touch_rows.append(
+                {
+                    "contact_id": contact.pk,
+                    "type": t.type,
+                    "channel": t.channel,
+                    "campaign_id": t.campaign.pk if t.campaign else None,
+                    "url": t.url,
+                    "asset": t.asset,
+                    "occurred_at": t.occurred_at,
+                    "properties": t.properties,
+                    "external_id": t.external_id,
+                    "created_contact": getattr(contact, "_created_by", None) is t,
+                    "created_at": now,
+                }
             )
-            for t in fresh
-        ]
-        _insert(rows)
+        rows: list[Touch] = loaded(Touch, touch_rows, insert_rows(Touch, touch_rows))  # type: ignore[assignment]
+        for t, row in zip(fresh, rows, strict=True):
+            # As `Touch(contact=…, campaign=…)` would: the related objects are at hand.
+            TOUCH_CONTACT.set_cached_value(row, contact_of[t.index])
+            TOUCH_CAMPAIGN.set_cached_value(row, t.campaign)
         if transitions or created_list:
             events.stages_changed.send(
                 sender=Touch,
