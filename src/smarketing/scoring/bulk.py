@@ -3,22 +3,28 @@
 The numbers equal the exact engine's (`engine.score_contact`) for every contact; a
 test checks that on random data. Text-pattern rules are evaluated once per distinct
 value with the same Python code the engine uses, so both paths agree to the letter.
+
+Only what the rules look at is read: touch types and channels arrive as small codes,
+times as integer microseconds, URLs and assets only for the touch types whose rules
+test them, touch properties only when a rule matches on them. Caps are counted along
+each contact's touches in time order without grouping, and the stored state (cap
+memory as JSON, times as stored text) is built column-wise and written in one pass.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
+import numpy as np
 import polars as pl
 from django.db import connection, transaction
 from django.utils import timezone
 
-from smarketing.crm.models import Contact
-from smarketing.scoring.frames import epoch, frame, is_postgres
+from smarketing.crm.choices import Channel, TouchType
+from smarketing.scoring.frames import epoch_us, frame, stored_datetime, upsert
 from smarketing.scoring.models import ContactScore
 from smarketing.scoring.rules import (
     COMPANY_FIELDS,
@@ -97,7 +103,7 @@ def _rule_mask(rule: FitRule, column: pl.Series, is_property: bool, key: str) ->
 
 
 def fit_frame(rule_set: RuleSet, contact_ids: list[int] | None = None) -> pl.DataFrame:
-    """Per contact: fit points, grade and the rules that fired."""
+    """Per contact: fit points, grade and the rules that fired (`fit_hits` as stored JSON)."""
     select, names = _profile_columns(rule_set)
     sql = f"SELECT {select} FROM crm_contact c LEFT JOIN crm_company co ON co.id = c.company_id"
     params: list = []
@@ -110,62 +116,104 @@ def fit_frame(rule_set: RuleSet, contact_ids: list[int] | None = None) -> pl.Dat
         params = list(contact_ids)
     schema = {name: (pl.Int64 if name == "id" else pl.String) for name in names}
     profiles = frame(sql, params, schema)
-    out = profiles.select("id")
-    hit_columns = []
-    for i, rule in enumerate(rule_set.fit_rules):
+    rules = rule_set.fit_rules
+    # Which rules fired, as one number per contact: few distinct combinations exist, so
+    # points, grade and the stored list are worked out once per combination.
+    masks = []
+    for rule in rules:
         parts = rule.field.split(".")
-        is_property = len(parts) == 3
-        mask = _rule_mask(rule, profiles[rule.field], is_property, parts[-1])
-        name = f"hit_{i}"
-        out = out.with_columns(mask.alias(name))
-        hit_columns.append((name, rule))
-    points = pl.lit(0.0)
-    hits = []
-    for name, rule in hit_columns:
-        points = points + pl.when(pl.col(name)).then(rule.points).otherwise(0.0)
-        hits.append(
-            pl.when(pl.col(name)).then(pl.lit(json.dumps([rule.id, rule.points]))).otherwise(None)
-        )
-    out = out.with_columns(points.alias("fit"))
-    if hits:
-        out = out.with_columns(
-            pl.concat_list(hits).list.drop_nulls().list.join(",").alias("fit_hits")
-        )
-    else:
-        out = out.with_columns(pl.lit("").alias("fit_hits"))
-    grades = rule_set.grades
-    out = out.with_columns(
-        pl.when(pl.col("fit") >= grades["A"])
-        .then(pl.lit("A"))
-        .when(pl.col("fit") >= grades["B"])
-        .then(pl.lit("B"))
-        .when(pl.col("fit") >= grades["C"])
-        .then(pl.lit("C"))
-        .otherwise(pl.lit("D"))
-        .alias("grade")
+        masks.append(_rule_mask(rule, profiles[rule.field], len(parts) == 3, parts[-1]))
+    if len(rules) <= 62:
+        bits = np.zeros(profiles.height, dtype=np.int64)
+        for i, mask in enumerate(masks):
+            bits |= mask.to_numpy().astype(np.int64) << i
+        combo = pl.Series("combo", bits)
+    else:  # pragma: no cover - more fit rules than bits in a number
+        combo = pl.DataFrame(
+            {str(i): m.cast(pl.Int8).cast(pl.String) for i, m in enumerate(masks)}
+        ).select(pl.concat_str(pl.all()).alias("combo"))["combo"]
+
+    def fired(value) -> list[FitRule]:
+        if isinstance(value, str):
+            return [r for r, flag in zip(rules, value, strict=True) if flag == "1"]
+        return [r for i, r in enumerate(rules) if value >> i & 1]
+
+    fit_of, grade_of, hits_of = {}, {}, {}
+    for value in combo.unique().to_list():
+        hits = fired(value)
+        points = float(sum(r.points for r in hits))
+        fit_of[value] = points
+        grade_of[value] = rule_set.grade(points)
+        hits_of[value] = "[" + ",".join(json.dumps([r.id, r.points]) for r in hits) + "]"
+
+    def lookup(mapping: dict, dtype: pl.DataType) -> pl.Series:
+        if not mapping:  # no contacts (an empty mapping would keep the key type)
+            return pl.Series([], dtype=dtype)
+        return combo.replace_strict(mapping, return_dtype=dtype)
+
+    return pl.DataFrame(
+        {
+            "id": profiles["id"],
+            "fit": lookup(fit_of, pl.Float64),
+            "grade": lookup(grade_of, pl.String),
+            "fit_hits": lookup(hits_of, pl.String),
+        }
     )
-    return out.select("id", "fit", "grade", ("[" + pl.col("fit_hits") + "]").alias("fit_hits"))
 
 
 # --- engagement --------------------------------------------------------------------------
+
+TYPE_CODES = {value: code for code, value in enumerate(TouchType.values)}
+CHANNEL_CODES = {value: code for code, value in enumerate(Channel.values)}
+US = 1_000_000
+SECONDS_PER_DAY_US = 86_400 * US
+
+
+def _codes_sql(column: str, codes: dict[str, int]) -> str:
+    """A text column of known values as a small code (-1 for anything else)."""
+    whens = " ".join(f"WHEN '{value}' THEN {code}" for value, code in codes.items())
+    return f"(CASE {column} {whens} ELSE -1 END)"
+
+
+def _only_for(rules: list[EngagementRule], column: str) -> str:
+    """A text column read only for the touch types of the rules that test it (else NULL)."""
+    if not rules or any(not r.types for r in rules):
+        return column
+    types = sorted({t for r in rules for t in r.types})
+    listed = ", ".join(f"'{t}'" for t in types if t in TYPE_CODES)
+    return f"(CASE WHEN t.type IN ({listed}) THEN {column} END)" if listed else "NULL"
 
 
 def touch_frame(
     rule_set: RuleSet, contact_ids: list[int] | None = None, *, since=None, until=None
 ) -> pl.DataFrame:
-    """The touches the engagement rules can see, with only the columns they need."""
-    needs_props = any(r.properties for r in rule_set.engagement_rules)
-    columns = [
-        "t.id",
-        "t.contact_id",
-        f"{epoch('t.occurred_at')}",
-        "t.type",
-        "t.channel",
-        "t.campaign_id",
-        "t.url",
-        "t.asset",
-        "t.properties" if needs_props else "NULL",
-    ]
+    """The touches the engagement rules can see, with only the columns they need.
+
+    Always `pos` (the row's place), `id`, `contact_id`, `us` (integer microseconds) and
+    `ts` (seconds); then
+    `type` and `channel` as codes, `campaign_id`, `url`, `asset` and `properties` when a
+    rule looks at them. The frame is in each contact's time order.
+    """
+    rules = list(rule_set.engagement_rules)
+    columns = {
+        "id": ("t.id", pl.Int64),
+        "contact_id": ("t.contact_id", pl.Int64),
+        "us": (epoch_us("t.occurred_at"), pl.Int64),
+    }
+    if any(r.types for r in rules):
+        columns["type"] = (_codes_sql("t.type", TYPE_CODES), pl.Int16)
+    if any(r.channel for r in rules):
+        columns["channel"] = (_codes_sql("t.channel", CHANNEL_CODES), pl.Int16)
+    if any(r.campaign_id is not None for r in rules):
+        columns["campaign_id"] = ("t.campaign_id", pl.Int64)
+    for name, uses in (
+        ("url", lambda r: r.url_pattern is not None),
+        ("asset", lambda r: bool(r.asset)),
+        ("properties", lambda r: bool(r.properties)),
+    ):
+        users = [r for r in rules if uses(r)]
+        if users:
+            columns[name] = (_only_for(users, f"t.{name}"), pl.String)
     where, params = [], []
     if contact_ids is not None:
         where.append(
@@ -178,47 +226,60 @@ def touch_frame(
     if until is not None:
         where.append("t.occurred_at <= %s")
         params.append(until)
-    sql = f"SELECT {', '.join(columns)} FROM crm_touch t" + (
+    sql = f"SELECT {', '.join(expr for expr, _ in columns.values())} FROM crm_touch t" + (
         f" WHERE {' AND '.join(where)}" if where else ""
     )
-    schema = {
-        "id": pl.Int64,
-        "contact_id": pl.Int64,
-        "ts": pl.Float64,
-        "type": pl.String,
-        "channel": pl.String,
-        "campaign_id": pl.Int64,
-        "url": pl.String,
-        "asset": pl.String,
-        "properties": pl.String,
-    }
-    return frame(sql, params, schema)
+    touches = frame(sql, params, {name: dtype for name, (_, dtype) in columns.items()})
+    return touches.sort("contact_id", "us", "id").with_columns((pl.col("us") / US).alias("ts"))
 
 
 def _engagement_mask(rule: EngagementRule, touches: pl.DataFrame) -> pl.Series:
+    """Which touches a rule matches: cheap tests on every touch, text tests on the rest."""
     mask = pl.Series([True] * touches.height, dtype=pl.Boolean)
     if rule.types:
-        mask &= touches["type"].is_in(list(rule.types))
+        mask &= touches["type"].is_in([TYPE_CODES.get(t, -2) for t in rule.types])
     if rule.channel:
-        mask &= touches["channel"].fill_null("") == rule.channel
+        mask &= touches["channel"] == CHANNEL_CODES.get(rule.channel, -2)
     if rule.campaign_id is not None:
         mask &= touches["campaign_id"].fill_null(-1) == rule.campaign_id
+    text_tests = []
     if rule.url_pattern is not None:
         pattern = rule.url_pattern
-        mask &= _per_distinct(
-            touches["url"].fill_null(""), lambda url: pattern.search(url) is not None
-        )
+        text_tests.append(("url", lambda url: pattern.search(url or "") is not None))
     if rule.asset:
-        mask &= touches["asset"].fill_null("").str.to_lowercase() == rule.asset
+        text_tests.append(("asset", lambda asset, a=rule.asset: (asset or "").lower() == a))
     for key, expected in rule.properties:
-        mask &= _per_distinct(
-            touches["properties"], lambda raw, k=key, e=expected: _property_text(raw, k) == e
+        text_tests.append(
+            ("properties", lambda raw, k=key, e=expected: _property_text(raw, k) == e)
         )
+    if text_tests:
+        # Python tests only where the cheap ones passed, once per distinct value.
+        where = mask.arg_true()
+        for column, test in text_tests:
+            if where.len() == 0:
+                break
+            passed = _per_distinct(touches[column].gather(where), test)
+            where = where.filter(passed)
+        mask = pl.Series(np.zeros(touches.height, dtype=bool)).scatter(where, True)
     return mask
 
 
-def _bucket(rule: EngagementRule, ts: pl.Expr) -> pl.Expr:
-    moment = pl.from_epoch((ts * 1_000_000).round().cast(pl.Int64), time_unit="us")
+def _bucket_key(rule: EngagementRule, us: pl.Expr) -> pl.Expr:
+    """The calendar period (UTC) a cap counts within, as a number that grows with time."""
+    if rule.cap_per == "day":
+        return us // SECONDS_PER_DAY_US
+    if rule.cap_per == "week":
+        # 1970-01-01 was a Thursday: shifting by three days starts each ISO week on Monday.
+        return (us // SECONDS_PER_DAY_US + 3) // 7
+    if rule.cap_per == "month":
+        moment = us.cast(pl.Datetime("us"))
+        return moment.dt.year().cast(pl.Int64) * 12 + moment.dt.month().cast(pl.Int64)
+    return pl.lit(0, dtype=pl.Int64)
+
+
+def _bucket_label(rule: EngagementRule, us: pl.Expr) -> pl.Expr:
+    """The period as `EngagementRule.cap_bucket` writes it."""
+    moment = us.cast(pl.Datetime("us"))
     if rule.cap_per == "day":
         return moment.dt.strftime("%Y-%m-%d")
     if rule.cap_per == "week":
@@ -229,129 +290,183 @@ def _bucket(rule: EngagementRule, ts: pl.Expr) -> pl.Expr:
 
 
 def awards_frame(rule_set: RuleSet, touches: pl.DataFrame) -> pl.DataFrame:
-    """One row per (touch, rule) that scores, after once-only rules and caps, in time order."""
+    """One row per (touch, rule) that scores, after once-only rules and caps, in time order.
+
+    `touches` comes from `touch_frame` (each contact's touches in time order).
+    """
+    if "us" not in touches.columns:  # a frame built by hand: seconds only
+        touches = touches.with_columns((pl.col("ts") * US).round().cast(pl.Int64).alias("us"))
+    touches = touches.sort("contact_id", "us", "id").with_row_index("pos")
     parts = []
     for index, rule in enumerate(rule_set.engagement_rules):
         mask = _engagement_mask(rule, touches)
-        hits = touches.filter(mask).select("contact_id", "id", "ts").sort("contact_id", "ts", "id")
+        hits = touches.filter(mask).select("pos", "contact_id", "id", "ts", "us")
         if hits.height == 0:
             continue
-        hits = hits.with_columns(
-            pl.lit(index, dtype=pl.Int32).alias("rule"), pl.lit("ever").alias("bucket")
-        )
+        bucket = pl.lit(0, dtype=pl.Int64)
         if rule.once:
-            hits = hits.group_by("contact_id", maintain_order=True).first()
-            hits = hits.with_columns(pl.lit(rule.points).alias("awarded"))
+            hits = hits.filter(pl.col("contact_id").is_first_distinct())
+            awarded = pl.lit(float(rule.points))
         elif rule.cap_points is not None:
             magnitude = abs(rule.points)
-            hits = hits.with_columns(_bucket(rule, pl.col("ts")).alias("bucket"))
-            # Every hit of a rule has the same size, so the k-th hit in a period had k before it.
+            bucket = _bucket_key(rule, pl.col("us"))
+            hits = hits.with_columns(bucket.alias("bucket"))
+            # Hits are in time order per contact, so each period is one run of rows; every
+            # hit of a rule has the same size, so the k-th hit in a period had k before it.
+            starts = (pl.col("contact_id") != pl.col("contact_id").shift(1)) | (
+                pl.col("bucket") != pl.col("bucket").shift(1)
+            )
+            row = pl.int_range(pl.len(), dtype=pl.Int64)
             hits = hits.with_columns(
-                (
-                    pl.int_range(pl.len()).over("contact_id", "bucket").cast(pl.Float64) * magnitude
-                ).alias("used_before")
+                (row - pl.when(starts.fill_null(True)).then(row).forward_fill()).alias("before")
             )
             sign = 1.0 if rule.points >= 0 else -1.0
-            hits = (
-                hits.with_columns(
-                    (
-                        pl.min_horizontal(
-                            pl.lit(magnitude),
-                            (rule.cap_points - pl.col("used_before")).clip(lower_bound=0.0),
-                        )
-                        * sign
-                    ).alias("awarded")
+            awarded = (
+                pl.min_horizontal(
+                    pl.lit(magnitude),
+                    (rule.cap_points - pl.col("before").cast(pl.Float64) * magnitude).clip(
+                        lower_bound=0.0
+                    ),
                 )
-                .filter(pl.col("awarded") != 0)
-                .drop("used_before")
+                * sign
             )
+            bucket = pl.col("bucket")
         else:
-            hits = hits.with_columns(pl.lit(rule.points).alias("awarded"))
-        parts.append(
-            hits.select(
-                "contact_id", "id", "ts", "rule", "bucket", pl.col("awarded").cast(pl.Float64)
-            )
+            awarded = pl.lit(float(rule.points))
+        part = hits.select(
+            "pos",
+            "contact_id",
+            "id",
+            "ts",
+            "us",
+            pl.lit(index, dtype=pl.Int32).alias("rule"),
+            bucket.alias("bucket"),
+            awarded.cast(pl.Float64).alias("awarded"),
         )
+        parts.append(part.filter(pl.col("awarded") != 0))
+    schema = {
+        "contact_id": pl.Int64,
+        "id": pl.Int64,
+        "ts": pl.Float64,
+        "us": pl.Int64,
+        "rule": pl.Int32,
+        "bucket": pl.Int64,
+        "awarded": pl.Float64,
+    }
     if not parts:
-        return pl.DataFrame(
-            schema={
-                "contact_id": pl.Int64,
-                "id": pl.Int64,
-                "ts": pl.Float64,
-                "rule": pl.Int32,
-                "bucket": pl.String,
-                "awarded": pl.Float64,
-            }
-        )
-    return pl.concat(parts).sort("contact_id", "ts", "id", "rule")
+        return pl.DataFrame(schema=schema)
+    # Touch position then rule: the same order as sorting by contact, time, id and rule.
+    return pl.concat(parts).sort("pos", "rule").select(list(schema))
 
 
 def engagement_state(
     rule_set: RuleSet, touches: pl.DataFrame, awards: pl.DataFrame
 ) -> pl.DataFrame:
-    """Per contact: the stored engagement state the incremental path would have reached."""
-    last_touch = touches.group_by("contact_id").agg(pl.col("ts").max().alias("last_touch_ts"))
-    ref = awards.group_by("contact_id").agg(pl.col("ts").max().alias("ref_ts"))
+    """Per contact: the stored engagement state the incremental path would have reached.
+
+    Columns: `contact_id`, `last_touch_us`, `ref_us`, `ref_ts`, `eng_ref`, `recent` and
+    `cap_state` (both as the JSON text stored).
+    """
+    last_touch = touches.group_by("contact_id").agg(pl.col("us").max().alias("last_touch_us"))
+    ref = awards.group_by("contact_id").agg(
+        pl.col("us").max().alias("ref_us"), pl.col("ts").max().alias("ref_ts")
+    )
     scored = awards.join(ref, on="contact_id")
-    if rule_set.half_life_days is not None:
-        weight = 2.0 ** (
-            -(pl.col("ref_ts") - pl.col("ts")) / SECONDS_PER_DAY / rule_set.half_life_days
-        )
-    else:
-        weight = pl.lit(1.0)
     if rule_set.window_days is not None:
         window = rule_set.window_days * SECONDS_PER_DAY
         inside = scored.filter(pl.col("ts") > pl.col("ref_ts") - window)
-        eng = inside.group_by("contact_id").agg(
+        pair = pl.concat_str(
+            pl.lit("["),
+            pl.col("ts").cast(pl.String),
+            pl.lit(","),
+            pl.col("awarded").cast(pl.String),
+            pl.lit("]"),
+        )
+        eng = inside.group_by("contact_id", maintain_order=True).agg(
             pl.lit(0.0).alias("eng_ref"),
-            pl.concat_list("ts", "awarded").alias("recent"),
+            ("[" + pair.str.join(",") + "]").alias("recent"),
         )
     else:
-        eng = scored.group_by("contact_id").agg(
-            (pl.col("awarded") * weight).sum().alias("eng_ref"),
-            pl.lit(None, dtype=pl.List(pl.List(pl.Float64))).first().alias("recent"),
+        if rule_set.half_life_days is not None:
+            weight = 2.0 ** (
+                -(pl.col("ref_us") - pl.col("us")).cast(pl.Float64)
+                / SECONDS_PER_DAY_US
+                / rule_set.half_life_days
+            )
+        else:
+            weight = pl.lit(1.0)
+        eng = (
+            scored.group_by("contact_id")
+            .agg(
+                (pl.col("awarded") * weight).sum().alias("eng_ref"),
+            )
+            .with_columns(pl.lit("[]").alias("recent"))
         )
-    rule_ids = [r.id for r in rule_set.engagement_rules]
-    once_ids = {i for i, r in enumerate(rule_set.engagement_rules) if r.once}
-    capped_ids = {i for i, r in enumerate(rule_set.engagement_rules) if r.cap_points is not None}
+    rules = rule_set.engagement_rules
+    once_ids = [i for i, r in enumerate(rules) if r.once]
+    capped_ids = [i for i, r in enumerate(rules) if r.cap_points is not None]
+    names = pl.Series([r.id for r in rules])
     once = (
-        awards.filter(pl.col("rule").is_in(list(once_ids)))
-        .group_by("contact_id")
-        .agg(pl.col("rule").unique().sort().alias("once_rules"))
+        awards.filter(pl.col("rule").is_in(once_ids))
+        .select(
+            "contact_id",
+            pl.col("rule")
+            .replace_strict(dict(enumerate(names)), return_dtype=pl.String)
+            .alias("name"),
+        )
+        .unique()
+        .sort("contact_id", "name")
+        .group_by("contact_id", maintain_order=True)
+        .agg(('"' + pl.col("name") + '"').str.join(",").alias("once"))
     )
-    last_bucket = (
-        awards.filter(pl.col("rule").is_in(list(capped_ids)))
-        .group_by("contact_id", "rule")
-        .agg(pl.col("bucket").last().alias("bucket"), pl.col("ts").max().alias("_t"))
+    capped = awards.filter(pl.col("rule").is_in(capped_ids))
+    # The period of each rule's latest award, and how much of its cap it has used.
+    latest = capped.group_by("contact_id", "rule").agg(
+        pl.col("bucket").max().alias("bucket"), pl.col("us").max().alias("last_us")
     )
     used = (
-        awards.filter(pl.col("rule").is_in(list(capped_ids)))
-        .join(
-            last_bucket.select("contact_id", "rule", "bucket"), on=["contact_id", "rule", "bucket"]
-        )
-        .group_by("contact_id", "rule", "bucket")
-        .agg(pl.col("awarded").abs().sum().alias("used"))
-        .group_by("contact_id")
-        .agg(pl.struct("rule", "bucket", "used").alias("caps"))
+        capped.join(latest, on=["contact_id", "rule", "bucket"])
+        .group_by("contact_id", "rule")
+        .agg(pl.col("awarded").abs().sum().alias("used"), pl.col("last_us").first())
     )
-    state = last_touch.join(ref, on="contact_id", how="left").join(eng, on="contact_id", how="left")
-    state = state.join(once, on="contact_id", how="left").join(used, on="contact_id", how="left")
-
-    def cap_json(row_once, row_caps) -> str:
-        return json.dumps(
-            {
-                "once": sorted(rule_ids[i] for i in (row_once or [])),
-                "caps": {rule_ids[c["rule"]]: [c["bucket"], c["used"]] for c in (row_caps or [])},
-            }
+    labels = []
+    for rule_index in capped_ids:
+        rule = rules[rule_index]
+        labels.append(
+            used.filter(pl.col("rule") == rule_index).with_columns(
+                pl.concat_str(
+                    pl.lit(f'"{rule.id}":["'),
+                    _bucket_label(rule, pl.col("last_us")),
+                    pl.lit('",'),
+                    pl.col("used").cast(pl.String),
+                    pl.lit("]"),
+                ).alias("entry")
+            )
         )
-
-    cap_state = [
-        cap_json(o, c)
-        for o, c in zip(state["once_rules"].to_list(), state["caps"].to_list(), strict=True)
-    ]
-    return state.with_columns(pl.Series("cap_state", cap_state, dtype=pl.String)).drop(
-        "once_rules", "caps"
+    caps_schema = {"contact_id": pl.Int64, "caps": pl.String}
+    caps = (
+        pl.concat(labels)
+        .sort("contact_id", "rule")
+        .group_by("contact_id", maintain_order=True)
+        .agg(pl.col("entry").str.join(",").alias("caps"))
+        if labels
+        else pl.DataFrame(schema=caps_schema)
     )
+    state = (
+        last_touch.join(ref, on="contact_id", how="left")
+        .join(eng, on="contact_id", how="left")
+        .join(once, on="contact_id", how="left")
+        .join(caps, on="contact_id", how="left")
+    )
+    return state.with_columns(
+        pl.concat_str(
+            pl.lit('{"once":['),
+            pl.col("once").fill_null(""),
+            pl.lit('],"caps":{'),
+            pl.col("caps").fill_null(""),
+            pl.lit("}}"),
+        ).alias("cap_state")
+    ).drop("once", "caps")
 
 
 # --- the whole pass ----------------------------------------------------------------------
@@ -376,12 +491,6 @@ def compute_scores(
     return scores, {"touches": touches.height, "awards": awards.height, "clock": clock}
 
 
-def _iso(ts: float | None) -> datetime | None:
-    if ts is None or (isinstance(ts, float) and math.isnan(ts)):
-        return None
-    return datetime.fromtimestamp(ts, tz=UTC)
-
-
 def rescore_all(
     rule_set: RuleSet,
     *,
@@ -399,13 +508,14 @@ def rescore_all(
     now = now or timezone.now()
     scores, info = compute_scores(rule_set, contact_ids)
     start = time.perf_counter()
+    rows = stored_rows(rule_set, scores, now)
     with transaction.atomic():
-        _write(rule_set, scores, now, progress=progress)
+        upsert(ContactScore._meta.db_table, rows, "contact_id", progress=progress)
     info["clock"]["write"] = time.perf_counter() - start
     promoted = 0
     if promote:
         start = time.perf_counter()
-        promoted = _promote(rule_set, scores, now)
+        promoted = _promote(rule_set, scores, rows, now)
         info["clock"]["promote"] = time.perf_counter() - start
     return RescoreResult(
         contacts=scores.height,
@@ -417,40 +527,29 @@ def rescore_all(
     )
 
 
-def _rows(rule_set: RuleSet, scores: pl.DataFrame, now: datetime):
-    half_life = rule_set.half_life_days
-    window = rule_set.window_days
-    now_ts = now.timestamp()
-    for row in scores.iter_rows(named=True):
-        ref_ts = row["ref_ts"]
-        eng_ref = row["eng_ref"] or 0.0
-        recent = row["recent"] or []
-        if window is not None:
-            engagement = sum(
-                p for ts, p in recent if now_ts - window * SECONDS_PER_DAY < ts <= now_ts
+def engagement_now(rule_set: RuleSet, now_ts: float) -> pl.Expr:
+    """Engagement at `now_ts` from the state columns, as `ContactScore.engagement` gives it."""
+    if rule_set.window_days is not None:
+        horizon = now_ts - rule_set.window_days * SECONDS_PER_DAY
+        pairs = pl.col("recent").str.json_decode(pl.List(pl.List(pl.Float64)))
+        return (
+            pairs.list.eval(
+                pl.when((pl.element().list.get(0) > horizon) & (pl.element().list.get(0) <= now_ts))
+                .then(pl.element().list.get(1))
+                .otherwise(0.0)
             )
-        elif ref_ts is None:
-            engagement = 0.0
-        elif half_life is not None:
-            engagement = eng_ref * math.pow(
-                2.0, -max(now_ts - ref_ts, 0.0) / SECONDS_PER_DAY / half_life
-            )
-        else:
-            engagement = eng_ref
-        yield (
-            row["id"],
-            rule_set.version_id,
-            row["fit"],
-            row["grade"],
-            row["fit_hits"],
-            eng_ref,
-            _iso(ref_ts),
-            json.dumps(recent),
-            row["cap_state"] or json.dumps({"once": [], "caps": {}}),
-            _iso(row["last_touch_ts"]),
-            row["fit"] + engagement,
-            now,
+            .list.sum()
+            .fill_null(0.0)
         )
+    eng_ref = pl.col("eng_ref").fill_null(0.0)
+    if rule_set.half_life_days is None:
+        return pl.when(pl.col("ref_ts").is_null()).then(0.0).otherwise(eng_ref)
+    age_days = (pl.lit(now_ts) - pl.col("ref_ts")).clip(lower_bound=0.0) / SECONDS_PER_DAY
+    return (
+        pl.when(pl.col("ref_ts").is_null())
+        .then(0.0)
+        .otherwise(eng_ref * 2.0 ** (-age_days / rule_set.half_life_days))
+    )
 
 
 COLUMNS = (
@@ -469,54 +568,63 @@ COLUMNS = (
 )
 
 
-def _write(rule_set: RuleSet, scores: pl.DataFrame, now: datetime, progress=None) -> None:
-    table = ContactScore._meta.db_table
-    updates = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[1:])
-    rows = _rows(rule_set, scores, now)
-    with connection.cursor() as cursor:
-        if is_postgres():
-            cursor.execute("DROP TABLE IF EXISTS rescore_tmp")
-            cursor.execute(f"CREATE TEMP TABLE rescore_tmp (LIKE {table} INCLUDING DEFAULTS)")
-            with cursor.cursor.copy(f"COPY rescore_tmp ({', '.join(COLUMNS)}) FROM STDIN") as copy:
-                for n, row in enumerate(rows, 1):
-                    copy.write_row(row)
-                    if progress and n % 50_000 == 0:
-                        progress(n)
-            cursor.execute(
-                f"INSERT INTO {table} ({', '.join(COLUMNS)}) SELECT {', '.join(COLUMNS)} FROM rescore_tmp "
-                f"ON CONFLICT (contact_id) DO UPDATE SET {updates}"
-            )
-            cursor.execute("DROP TABLE rescore_tmp")
-        else:
-            sql = (
-                f"INSERT INTO {table} ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * len(COLUMNS))}) "
-                f"ON CONFLICT (contact_id) DO UPDATE SET {updates}"
-            )
-            batch = []
-            done = 0
-            for row in rows:
-                batch.append(row)
-                if len(batch) == 20_000:
-                    cursor.executemany(sql, batch)
-                    done += len(batch)
-                    batch = []
-                    if progress:
-                        progress(done)
-            if batch:
-                cursor.executemany(sql, batch)
-
-
-def _promote(rule_set: RuleSet, scores: pl.DataFrame, now: datetime) -> int:
-    from smarketing.scoring.actions import promote_qualified
-
-    promotable = set(
-        Contact.objects.filter(lifecycle_stage__in=("subscriber", "lead")).values_list(
-            "pk", flat=True
-        )
+def stored_rows(rule_set: RuleSet, scores: pl.DataFrame, now: datetime) -> pl.DataFrame:
+    """The `ContactScore` rows for `scores`, column by column as the database stores them."""
+    field = ContactScore._meta.get_field("updated_at")
+    stamped = field.get_db_prep_save(now, connection)
+    if not isinstance(stamped, str):  # PostgreSQL takes the moment as text in COPY
+        stamped = now.isoformat()
+    out = scores.select(
+        pl.col("id").alias("contact_id"),
+        pl.lit(rule_set.version_id, dtype=pl.Int64).alias("version_id"),
+        pl.col("fit"),
+        pl.col("grade"),
+        pl.col("fit_hits"),
+        pl.col("eng_ref").fill_null(0.0),
+        stored_datetime(pl.col("ref_us")).alias("eng_ref_at"),
+        pl.col("recent").fill_null("[]"),
+        pl.col("cap_state").fill_null('{"once":[],"caps":{}}'),
+        stored_datetime(pl.col("last_touch_us")).alias("last_touch_at"),
+        (pl.col("fit") + engagement_now(rule_set, now.timestamp())).alias("total_at_update"),
+        pl.lit(stamped).alias("updated_at"),
     )
-    candidates = [i for i in scores["id"].to_list() if i in promotable]
-    promoted = 0
+    return out
+
+
+def _promote(rule_set: RuleSet, scores: pl.DataFrame, rows: pl.DataFrame, now: datetime) -> int:
+    """Promote the subscribers and leads the MQL criteria in force now select.
+
+    The criteria are checked column-wise first, with a margin, so only the few likely
+    MQLs are loaded; `promote_qualified` then checks each of them exactly.
+    """
+    from smarketing.definitions.selectors import mql_criteria
+    from smarketing.definitions.validation import GRADE_ORDER
+    from smarketing.scoring.actions import PROMOTABLE, promote_qualified
+
+    criteria = mql_criteria()
+    if not criteria:
+        return 0
+    margin = 1e-6
+    engagement = pl.col("total_at_update") - pl.col("fit")
+    likely = (pl.col("total_at_update") >= float(criteria.get("min_score", 0)) - margin) & (
+        engagement >= float(criteria.get("min_engagement") or 0) - margin
+    )
+    grade = criteria.get("min_fit_grade")
+    if grade is not None:
+        likely &= (
+            pl.col("grade").replace_strict(GRADE_ORDER, return_dtype=pl.Int8) <= GRADE_ORDER[grade]
+        )
+    candidates = rows.filter(likely)["contact_id"].to_list()
+    promotable = []
     for start in range(0, len(candidates), 5000):
-        chunk = ContactScore.objects.filter(contact_id__in=candidates[start : start + 5000])
+        promotable += list(
+            ContactScore.objects.filter(
+                contact_id__in=candidates[start : start + 5000],
+                contact__lifecycle_stage__in=PROMOTABLE,
+            ).values_list("contact_id", flat=True)
+        )
+    promoted = 0
+    for start in range(0, len(promotable), 5000):
+        chunk = ContactScore.objects.filter(contact_id__in=promotable[start : start + 5000])
         promoted += len(promote_qualified(rule_set, chunk, now))
     return promoted
