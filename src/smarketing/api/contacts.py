@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Query, Router, Status
@@ -22,6 +24,7 @@ from smarketing.api.schemas import (
     StageChangeOut,
     TimelineOut,
     TimelineQuery,
+    contact_filter,
     responses,
 )
 from smarketing.core.errors import NotFound, fail
@@ -42,7 +45,7 @@ from smarketing.crm.models import (
     Touch,
 )
 from smarketing.crm.models import OwnerChange as OwnerChangeRow
-from smarketing.crm.selectors import ContactFilter, contact_timeline
+from smarketing.crm.selectors import contact_timeline
 
 router = Router(tags=["contacts"])
 
@@ -69,19 +72,8 @@ def get_user(user_id: int, field: str) -> User:
 @router.get("/contacts", response=responses({200: ContactPage}), **scoped(READ))
 def list_contacts(request: HttpRequest, filters: Query[ContactQuery]):
     """Contacts matching the filters of the contact list page, one page at a time."""
-    contact_filter = ContactFilter(
-        q=filters.q,
-        stage=filters.stage,
-        owner=filters.owner,
-        source=filters.source or "",
-        campaign=filters.campaign,
-        company=filters.company,
-        created_from=filters.created_from,
-        created_to=filters.created_to,
-        sort=filters.sort,
-    )
     with located("query"):
-        qs = contact_filter.apply(contacts())
+        qs = replace(contact_filter(filters), sort=filters.sort).apply(contacts())
     return paginate(qs, filters)
 
 

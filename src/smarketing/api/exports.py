@@ -18,9 +18,8 @@ from ninja import Query, Router
 
 from smarketing.api.auth import READ, scoped
 from smarketing.api.errors import located
-from smarketing.api.schemas import ExportQuery, responses
+from smarketing.api.schemas import ExportQuery, contact_filter, responses
 from smarketing.crm.exporting import export_records
-from smarketing.crm.selectors import ContactFilter
 
 router = Router(tags=["import and export"])
 
@@ -51,16 +50,6 @@ EXPORT_RESPONSE = {
 )
 def export_file(request: HttpRequest, kind: ExportKind, filters: Query[ExportQuery]):
     """Download records as CSV (default) or JSON; the `X-Record-Count` header says how many."""
-    contact_filter = ContactFilter(
-        q=filters.q,
-        stage=filters.stage,
-        owner=filters.owner,
-        source=filters.source or "",
-        campaign=filters.campaign,
-        company=filters.company,
-        created_from=filters.created_from,
-        created_to=filters.created_to,
-    )
     buffer = tempfile.SpooledTemporaryFile(max_size=IN_MEMORY_BYTES)  # noqa: SIM115 (streamed, closed by the response)
     text = io.TextIOWrapper(buffer, encoding="utf-8", newline="")
     has_filters = any(
@@ -68,7 +57,7 @@ def export_file(request: HttpRequest, kind: ExportKind, filters: Query[ExportQue
     ) or any((filters.created_from, filters.created_to))
     with located("query"):
         count = export_records(
-            kind, text, fmt=filters.format, filters=contact_filter if has_filters else None
+            kind, text, fmt=filters.format, filters=contact_filter(filters) if has_filters else None
         )
     text.flush()
     text.detach()

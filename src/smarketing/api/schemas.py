@@ -29,6 +29,7 @@ from smarketing.crm.choices import (
     Stage,
     TouchType,
 )
+from smarketing.crm.selectors import ContactFilter
 
 # Largest value a 64-bit primary key can hold; larger ids cannot exist.
 MAX_ID = 2**63 - 1
@@ -756,6 +757,20 @@ class ExportQuery(Schema):
     company: Id | None = None
     created_from: str = Field("", description="Contacts created on or after (YYYY-MM-DD).")
     created_to: str = Field("", description="Contacts created before (YYYY-MM-DD).")
+
+
+def contact_filter(query: ContactQuery | ExportQuery) -> ContactFilter:
+    """The contact filters a query string asks for (the list and exports); the order is the default."""
+    return ContactFilter(
+        q=query.q,
+        stage=query.stage,
+        owner=query.owner,
+        source=query.source or "",
+        campaign=query.campaign,
+        company=query.company,
+        created_from=query.created_from,
+        created_to=query.created_to,
+    )
 
 
 # --- response maps -------------------------------------------------------------------
