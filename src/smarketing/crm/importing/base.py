@@ -29,6 +29,7 @@ from smarketing.core.errors import DomainError, FieldProblem, NotAllowed
 from smarketing.core.models import User
 from smarketing.crm.actions import clean_company_fields, normalise_domain, normalise_email
 from smarketing.crm.choices import PropertyType
+from smarketing.crm.importing.bulk import insert_objects, select_objects
 from smarketing.crm.importing.mapping import ResolvedMapping, template_fields
 from smarketing.crm.importing.report import ImportReport, RowError
 from smarketing.crm.models import Campaign, Company, Contact, PropertyDefinition
@@ -569,7 +570,7 @@ class CompanyResolver:
         new = {id(c): c for c in companies if c is not None and c.pk is None}
         self.last_saved = list(new.values())
         if new:
-            Company.objects.bulk_create(list(new.values()))
+            insert_objects(list(new.values()))
             for company in new.values():
                 if company.domain:
                     self.by_domain[company.domain] = company
@@ -634,11 +635,13 @@ class ContactLookup:
     def load(self, emails: Iterable[str], external_ids: Iterable[str]) -> None:
         emails = sorted({e for e in emails if e and e not in self.by_email})
         external_ids = sorted({x for x in external_ids if x and x not in self.by_external})
-        queryset = Contact.objects.select_for_update() if self.lock else Contact.objects.all()
-        queryset = queryset.only(*self.fields)
         for key, values in (("email", emails), ("external_id", external_ids)):
             for batch in _batches(values):
-                for contact in queryset.filter(**{f"{key}__in": batch}):
+                # As `Contact.objects.only(*fields).filter(key__in=batch)`, without the ORM's
+                # per-row model construction; the other columns load on first use.
+                for contact in select_objects(
+                    Contact, {key: batch}, for_update=self.lock, fields=self.fields
+                ):
                     self._remember(contact)
 
     def _remember(self, contact: Contact) -> Contact:
