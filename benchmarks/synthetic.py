@@ -169,6 +169,10 @@ def generate(
     """Write `contacts` contacts (with their companies) and `touches` touches; return what was made."""
     began = time.perf_counter()
     now = now or timezone.now()
+    if connection.vendor == "sqlite":
+        # A large page cache for this connection: the touch indexes are built much faster.
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA cache_size = -2000000")
     now_s = now.timestamp()
     rng = np.random.default_rng(seed)
     campaigns = _campaigns()
