@@ -127,3 +127,29 @@ class problems_on:  # used like a function, in a `with` statement
         show_problems(self.form, error)
         self.status = error_status(error)
         return True
+
+
+def form_page(
+    request: HttpRequest,
+    form: forms.Form,
+    submit: Callable[[], HttpResponse],
+    template: str,
+    *,
+    partial: str,
+    context: dict[str, Any] | None = None,
+) -> HttpResponse:
+    """A form on its own page: shown on GET; on a valid POST, `submit` acts and answers.
+
+    An invalid form answers 422; a domain error from `submit` is shown on the form and
+    answers 422 or 409 (see `problems_on`).
+    """
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.is_valid():
+            with problems_on(form) as outcome:
+                return submit()
+            status = outcome.status or status  # only a domain error gets here
+    return render_page(
+        request, template, {"form": form, **(context or {})}, partial=partial, status=status
+    )

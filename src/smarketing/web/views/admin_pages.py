@@ -28,8 +28,8 @@ from smarketing.web.forms import PropertyDefinitionForm, TokenForm, UserCreateFo
 from smarketing.web.rendering import (
     done,
     error_status,
+    form_page,
     page,
-    problems_on,
     render_page,
     show_problems,
 )
@@ -47,32 +47,27 @@ def property_list(request: HttpRequest) -> HttpResponse:
 @page(Capability.MANAGE_PROPERTIES)
 def property_create(request: HttpRequest) -> HttpResponse:
     form = PropertyDefinitionForm(request.POST or None)
-    status = 200
-    if request.method == "POST":
-        status = 422
-        if form.is_valid():
-            data = form.cleaned_data
-            with problems_on(form) as outcome:
-                defn = do_define_property(
-                    object_type=data["object_type"],
-                    name=data["name"].strip(),
-                    label=data["label"].strip(),
-                    type=data["type"],
-                    choices=form.option_list(),
-                    description=data["description"].strip(),
-                    actor=web_actor(request),
-                )
-            if outcome.failed:
-                status = outcome.status
-            else:
-                messages.success(request, _("Property %(label)s defined.") % {"label": defn.label})
-                return done(request, reverse("web:properties"))
-    return render_page(
+
+    def define() -> HttpResponse:
+        data = form.cleaned_data
+        defn = do_define_property(
+            object_type=data["object_type"],
+            name=data["name"].strip(),
+            label=data["label"].strip(),
+            type=data["type"],
+            choices=form.option_list(),
+            description=data["description"].strip(),
+            actor=web_actor(request),
+        )
+        messages.success(request, _("Property %(label)s defined.") % {"label": defn.label})
+        return done(request, reverse("web:properties"))
+
+    return form_page(
         request,
+        form,
+        define,
         "web/settings/property_form.html",
-        {"form": form},
         partial="web/settings/_property_form.html",
-        status=status,
     )
 
 
@@ -100,32 +95,23 @@ def user_list(request: HttpRequest) -> HttpResponse:
 @page(Capability.MANAGE_USERS)
 def user_create(request: HttpRequest) -> HttpResponse:
     form = UserCreateForm(request.POST or None)
-    status = 200
-    if request.method == "POST":
-        status = 422
-        if form.is_valid():
-            data = form.cleaned_data
-            with problems_on(form) as outcome:
-                user = do_create_user(
-                    email=data["email"],
-                    password=data["password"],
-                    role=data["role"],
-                    first_name=data["first_name"],
-                    last_name=data["last_name"],
-                    language=data["language"],
-                    actor=web_actor(request),
-                )
-            if outcome.failed:
-                status = outcome.status
-            else:
-                messages.success(request, _("User %(email)s created.") % {"email": user.email})
-                return done(request, reverse("web:users"))
-    return render_page(
-        request,
-        "web/settings/user_form.html",
-        {"form": form},
-        partial="web/settings/_user_form.html",
-        status=status,
+
+    def create() -> HttpResponse:
+        data = form.cleaned_data
+        user = do_create_user(
+            email=data["email"],
+            password=data["password"],
+            role=data["role"],
+            first_name=data["first_name"],
+            last_name=data["last_name"],
+            language=data["language"],
+            actor=web_actor(request),
+        )
+        messages.success(request, _("User %(email)s created.") % {"email": user.email})
+        return done(request, reverse("web:users"))
+
+    return form_page(
+        request, form, create, "web/settings/user_form.html", partial="web/settings/_user_form.html"
     )
 
 
@@ -198,41 +184,34 @@ def token_list(request: HttpRequest) -> HttpResponse:
 @page(Capability.MANAGE_TOKENS)
 def token_create(request: HttpRequest) -> HttpResponse:
     form = TokenForm(request.POST or None)
-    status = 200
-    if request.method == "POST":
-        status = 422
-        if form.is_valid():
-            data = form.cleaned_data
-            expires = data["expires_on"]
-            expires_at = (
-                timezone.make_aware(datetime.combine(expires, time.min)) if expires else None
-            )
-            with problems_on(form) as outcome:
-                token, raw = do_create_token(
-                    user=data["user"],
-                    name=data["name"],
-                    scopes=data["scopes"],
-                    expires_at=expires_at,
-                    actor=web_actor(request),
-                )
-            if outcome.failed:
-                status = outcome.status
-            else:
-                # The secret exists only in this response: it is stored hashed and never shown again.
-                response = render_page(
-                    request,
-                    "web/settings/token_created.html",
-                    {"token": token, "raw": raw},
-                    partial="web/settings/_token_created.html",
-                )
-                response["Cache-Control"] = "no-store"
-                return response
-    return render_page(
+
+    def create() -> HttpResponse:
+        data = form.cleaned_data
+        expires = data["expires_on"]
+        expires_at = timezone.make_aware(datetime.combine(expires, time.min)) if expires else None
+        token, raw = do_create_token(
+            user=data["user"],
+            name=data["name"],
+            scopes=data["scopes"],
+            expires_at=expires_at,
+            actor=web_actor(request),
+        )
+        # The secret exists only in this response: it is stored hashed and never shown again.
+        response = render_page(
+            request,
+            "web/settings/token_created.html",
+            {"token": token, "raw": raw},
+            partial="web/settings/_token_created.html",
+        )
+        response["Cache-Control"] = "no-store"
+        return response
+
+    return form_page(
         request,
+        form,
+        create,
         "web/settings/token_form.html",
-        {"form": form},
         partial="web/settings/_token_form.html",
-        status=status,
     )
 
 

@@ -13,7 +13,7 @@ from smarketing.core.choices import Capability
 from smarketing.crm.actions import do_create_campaign, do_update_campaign
 from smarketing.crm.models import Campaign
 from smarketing.web.forms import CampaignForm
-from smarketing.web.rendering import done, page, problems_on, render_page
+from smarketing.web.rendering import done, form_page, page, render_page
 from smarketing.web.views.contacts import web_actor
 
 
@@ -27,30 +27,24 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
 
 def campaign_form_view(request: HttpRequest, campaign: Campaign | None) -> HttpResponse:
     form = CampaignForm(request.POST or None, campaign=campaign)
-    status = 200
-    if request.method == "POST":
-        status = 422
-        if form.is_valid():
-            with problems_on(form) as outcome:
-                if campaign is None:
-                    campaign = do_create_campaign(form.cleaned_data, actor=web_actor(request))
-                    message = _("Campaign %(name)s created.")
-                else:
-                    campaign = do_update_campaign(
-                        campaign, form.cleaned_data, actor=web_actor(request)
-                    )
-                    message = _("Campaign %(name)s saved.")
-            if outcome.failed:
-                status = outcome.status
-            else:
-                messages.success(request, message % {"name": campaign.name})
-                return done(request, reverse("web:campaigns"))
-    return render_page(
+
+    def save() -> HttpResponse:
+        if campaign is None:
+            saved = do_create_campaign(form.cleaned_data, actor=web_actor(request))
+            message = _("Campaign %(name)s created.")
+        else:
+            saved = do_update_campaign(campaign, form.cleaned_data, actor=web_actor(request))
+            message = _("Campaign %(name)s saved.")
+        messages.success(request, message % {"name": saved.name})
+        return done(request, reverse("web:campaigns"))
+
+    return form_page(
         request,
+        form,
+        save,
         "web/campaigns/form.html",
-        {"form": form, "campaign": campaign},
         partial="web/campaigns/_form.html",
-        status=status,
+        context={"campaign": campaign},
     )
 
 

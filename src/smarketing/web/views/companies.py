@@ -15,7 +15,7 @@ from smarketing.crm.actions import do_create_company, do_update_company
 from smarketing.crm.choices import ObjectType
 from smarketing.crm.models import Company, PropertyDefinition
 from smarketing.web.forms import CompanyFilterForm, CompanyForm
-from smarketing.web.rendering import done, page, problems_on, render_page
+from smarketing.web.rendering import done, form_page, page, render_page
 from smarketing.web.views.contacts import web_actor
 
 COMPANIES_PER_PAGE = 25
@@ -70,30 +70,24 @@ def company_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def company_form_view(request: HttpRequest, company: Company | None) -> HttpResponse:
     form = CompanyForm(request.POST or None, company=company)
-    status = 200
-    if request.method == "POST":
-        status = 422
-        if form.is_valid():
-            with problems_on(form) as outcome:
-                if company is None:
-                    company = do_create_company(form.company_data(), actor=web_actor(request))
-                    message = _("Company %(name)s created.")
-                else:
-                    company = do_update_company(
-                        company, form.company_data(), actor=web_actor(request)
-                    )
-                    message = _("Company %(name)s saved.")
-            if outcome.failed:
-                status = outcome.status
-            else:
-                messages.success(request, message % {"name": company.name})
-                return done(request, reverse("web:company", args=[company.pk]))
-    return render_page(
+
+    def save() -> HttpResponse:
+        if company is None:
+            saved = do_create_company(form.company_data(), actor=web_actor(request))
+            message = _("Company %(name)s created.")
+        else:
+            saved = do_update_company(company, form.company_data(), actor=web_actor(request))
+            message = _("Company %(name)s saved.")
+        messages.success(request, message % {"name": saved.name})
+        return done(request, reverse("web:company", args=[saved.pk]))
+
+    return form_page(
         request,
+        form,
+        save,
         "web/companies/form.html",
-        {"form": form, "company": company},
         partial="web/companies/_form.html",
-        status=status,
+        context={"company": company},
     )
 
 

@@ -43,7 +43,7 @@ from smarketing.web.forms import (
     OwnerForm,
     StageForm,
 )
-from smarketing.web.rendering import done, page, problems_on, render_page, show_problems
+from smarketing.web.rendering import done, form_page, page, problems_on, render_page, show_problems
 from smarketing.web.views.scoring import score_panel
 
 CONTACTS_PER_PAGE = 25
@@ -133,63 +133,48 @@ def resolve_company(name: str, current: Company | None, actor: Actor) -> Company
     return find_or_create_company(name, actor=actor)
 
 
-@page(Capability.EDIT_RECORDS)
-def contact_create(request: HttpRequest) -> HttpResponse:
-    form = ContactForm(request.POST or None, user=request.user)
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            # The company is created only if the contact is, too.
-            with problems_on(form) as outcome, transaction.atomic():
-                data = form.contact_data()
-                data["company"] = resolve_company(
-                    form.cleaned_data["company"], None, web_actor(request)
-                )
-                contact = do_create_contact(
+def contact_form_view(request: HttpRequest, contact: Contact | None) -> HttpResponse:
+    form = ContactForm(request.POST or None, contact=contact, user=request.user)
+
+    def save() -> HttpResponse:
+        # A new company is created only if the contact is saved, too.
+        with transaction.atomic():
+            data = form.contact_data()
+            data["company"] = resolve_company(
+                form.cleaned_data["company"],
+                contact.company if contact else None,
+                web_actor(request),
+            )
+            if contact is None:
+                saved = do_create_contact(
                     data, actor=web_actor(request), stage=form.cleaned_data["stage"]
                 )
-            if outcome.failed:
-                status = outcome.status
+                message = _("Contact %(name)s created.")
             else:
-                messages.success(request, _("Contact %(name)s created.") % {"name": contact})
-                return done(request, reverse("web:contact", args=[contact.pk]))
-        else:
-            status = 422
-    return render_page(
+                saved = do_update_contact(contact, data, actor=web_actor(request))
+                message = _("Contact %(name)s saved.")
+        messages.success(request, message % {"name": saved})
+        return done(request, reverse("web:contact", args=[saved.pk]))
+
+    return form_page(
         request,
+        form,
+        save,
         "web/contacts/form.html",
-        {"form": form, "contact": None},
         partial="web/contacts/_form.html",
-        status=status,
+        context={"contact": contact},
     )
 
 
 @page(Capability.EDIT_RECORDS)
+def contact_create(request: HttpRequest) -> HttpResponse:
+    return contact_form_view(request, None)
+
+
+@page(Capability.EDIT_RECORDS)
 def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    contact = get_object_or_404(Contact.objects.select_related("company", "owner"), pk=pk)
-    form = ContactForm(request.POST or None, contact=contact, user=request.user)
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            with problems_on(form) as outcome, transaction.atomic():
-                data = form.contact_data()
-                data["company"] = resolve_company(
-                    form.cleaned_data["company"], contact.company, web_actor(request)
-                )
-                do_update_contact(contact, data, actor=web_actor(request))
-            if outcome.failed:
-                status = outcome.status
-            else:
-                messages.success(request, _("Contact %(name)s saved.") % {"name": contact})
-                return done(request, reverse("web:contact", args=[contact.pk]))
-        else:
-            status = 422
-    return render_page(
-        request,
-        "web/contacts/form.html",
-        {"form": form, "contact": contact},
-        partial="web/contacts/_form.html",
-        status=status,
+    return contact_form_view(
+        request, get_object_or_404(Contact.objects.select_related("company", "owner"), pk=pk)
     )
 
 

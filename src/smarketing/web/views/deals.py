@@ -20,7 +20,7 @@ from smarketing.crm.actions import do_close_deal, do_move_deal, do_update_deal
 from smarketing.crm.choices import DealStage, ObjectType
 from smarketing.crm.models import Deal, PropertyDefinition
 from smarketing.web.forms import DealCloseForm, DealEditForm, DealFilterForm, DealMoveForm
-from smarketing.web.rendering import done, page, problems_on, render_page
+from smarketing.web.rendering import done, form_page, page, problems_on, render_page
 from smarketing.web.views.contacts import web_actor
 
 DEALS_PER_PAGE = 25
@@ -144,23 +144,19 @@ def deal_close(request: HttpRequest, pk: int) -> HttpResponse:
 def deal_edit(request: HttpRequest, pk: int) -> HttpResponse:
     deal = get_deal(pk)
     form = DealEditForm(request.POST or None, deal=deal)
-    status = 200
-    if request.method == "POST":
-        status = 422
-        if form.is_valid():
-            data = {k: form.cleaned_data[k] for k in ("name", "amount", "currency", "owner")}
-            data["properties"] = form.property_values(keep_blank=True)
-            with problems_on(form) as outcome:
-                do_update_deal(deal, data, actor=web_actor(request))
-            if outcome.failed:
-                status = outcome.status
-            else:
-                messages.success(request, _("Deal %(name)s saved.") % {"name": deal.name})
-                return done(request, reverse("web:deal", args=[deal.pk]))
-    return render_page(
+
+    def save() -> HttpResponse:
+        data = {k: form.cleaned_data[k] for k in ("name", "amount", "currency", "owner")}
+        data["properties"] = form.property_values(keep_blank=True)
+        do_update_deal(deal, data, actor=web_actor(request))
+        messages.success(request, _("Deal %(name)s saved.") % {"name": deal.name})
+        return done(request, reverse("web:deal", args=[deal.pk]))
+
+    return form_page(
         request,
+        form,
+        save,
         "web/deals/form.html",
-        {"form": form, "deal": deal},
         partial="web/deals/_form.html",
-        status=status,
+        context={"deal": deal},
     )
