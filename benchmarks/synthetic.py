@@ -45,6 +45,15 @@ TOUCH_MIX = [
     ("demo_request", 2.5),
     ("unsubscribe", 1.5),
 ]
+# Touch types within a website visit and within an e-mail moment.
+WEB_MIX = [
+    ("page_view", 84.0),
+    ("form_submission", 5.0),
+    ("content_download", 4.0),
+    ("chat", 3.0),
+    ("demo_request", 4.0),
+]
+MAIL_MIX = [("email_open", 70.0), ("email_click", 27.0), ("unsubscribe", 3.0)]
 PAGE_MIX = [
     ("/", 14.0),
     ("/pricing", 11.0),
@@ -273,25 +282,40 @@ def generate(
 
     # --- touches ---
     # How many each person has: heavy-tailed, summing to exactly `touches`.
-    weights = rng.lognormal(0.0, 1.1, size=contacts)
+    weights = rng.lognormal(0.0, 1.4, size=contacts)
     counts = rng.multinomial(touches, weights / weights.sum())
     owner = np.repeat(np.arange(contacts), counts)
-    # Sessions: about four touches each, spread after the person arrived.
-    sessions = 1 + counts // 4
+    # Sessions of about eight touches within an hour, grouped in bursts of interest (about
+    # four sessions over ten days), the bursts spread over the months after arrival.
+    sessions = 1 + counts // 8
     session_of = (rng.random(touches) * np.repeat(sessions, counts)).astype(np.int64)
-    # A session's start depends only on (person, session number): hash them into [0, 1).
-    mix = (
-        owner.astype(np.uint64) * np.uint64(2654435761)
-        + session_of.astype(np.uint64) * np.uint64(40503)
-    ) % np.uint64(1_000_003)
-    session_gap = -np.log1p(-(mix.astype(float) + 0.5) / 1_000_003) * 25 * 86400
-    at = arrival[owner] + session_gap + rng.random(touches) * 3 * 3600
+    bursts = 1 + np.repeat(sessions, counts) // 4
+    burst_of = session_of % bursts
+
+    def uniform(*keys: np.ndarray) -> np.ndarray:
+        """A number in [0, 1) that depends only on the keys (the same for a whole session)."""
+        mixed = np.zeros(touches, dtype=np.uint64)
+        for key, prime in zip(keys, (2654435761, 40503, 97), strict=False):
+            mixed = mixed * np.uint64(1_000_033) + key.astype(np.uint64) * np.uint64(prime)
+        return (mixed % np.uint64(1_000_003)).astype(float) / 1_000_003 + 0.5 / 1_000_003
+
+    owners = owner.astype(np.uint64)
+    burst_start = -np.log1p(-uniform(owners, burst_of, np.zeros(touches))) * 40 * 86400
+    session_gap = burst_start + uniform(owners, session_of, np.ones(touches)) * 10 * 86400
+    session_gap += rng.random(touches) * 3600
+    at = arrival[owner] + session_gap
     # Nobody's touch is in the future: fold late ones back inside the person's time here.
     late = at > now_s - 60
     at[late] = arrival[owner[late]] + rng.random(int(late.sum())) * (
         now_s - 60 - arrival[owner[late]]
     )
+    # A session is a website visit (mostly page views), an e-mail moment, or the rest.
+    kind_of_session = uniform(owners, session_of, np.full(touches, 2))
     types = _pick(rng, TOUCH_MIX, touches)
+    web = kind_of_session < 0.6
+    types[web] = _pick(rng, WEB_MIX, int(web.sum()))
+    mail = (kind_of_session >= 0.6) & (kind_of_session < 0.85)
+    types[mail] = _pick(rng, MAIL_MIX, int(mail.sum()))
     urls = np.full(touches, "", dtype=object)
     web = np.isin(types, ["page_view", "form_submission", "chat"])
     pages = _pick(rng, PAGE_MIX, int(web.sum()))
