@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.db.models import TextChoices
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
@@ -41,13 +42,18 @@ def nav_section(context: template.Context) -> str:
     return ""
 
 
+def choice_badge(kind: str, choices: type[TextChoices], value: str) -> str:
+    """A badge with the value's label, styled by kind and value; an unknown value shows as is."""
+    try:
+        label = choices(value).label
+    except ValueError:
+        label = value
+    return format_html('<span class="badge {} {}-{}">{}</span>', kind, kind, value, label)
+
+
 @register.simple_tag
 def stage_badge(stage: str) -> str:
-    try:
-        label = Stage(stage).label
-    except ValueError:
-        label = stage
-    return format_html('<span class="badge stage stage-{}">{}</span>', stage, label)
+    return choice_badge("stage", Stage, stage)
 
 
 @register.simple_tag
@@ -55,11 +61,7 @@ def status_badge(status: str) -> str:
     """A definition version's state."""
     from smarketing.definitions.choices import Status
 
-    try:
-        label = Status(status).label
-    except ValueError:
-        label = status
-    return format_html('<span class="badge status status-{}">{}</span>', status, label)
+    return choice_badge("status", Status, status)
 
 
 @register.simple_tag
@@ -74,11 +76,7 @@ def cell_badge(cell: str) -> str:
 
 @register.simple_tag
 def deal_badge(stage: str) -> str:
-    try:
-        label = DealStage(stage).label
-    except ValueError:
-        label = stage
-    return format_html('<span class="badge deal deal-{}">{}</span>', stage, label)
+    return choice_badge("deal", DealStage, stage)
 
 
 @register.inclusion_tag("web/_sort_header.html", takes_context=True)
