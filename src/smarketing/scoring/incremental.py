@@ -8,12 +8,13 @@ exactly from its touches.
 
 from __future__ import annotations
 
+import json
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from django.db import connection
+from django.db import connection, models
 from django.utils import timezone
 
 from smarketing.scoring.engine import SECONDS_PER_DAY, Award, CapState, award, fit_hits
@@ -164,6 +165,25 @@ def _locked_scores(
     return scores
 
 
+def _converters() -> list:
+    """How each state field's Python value is sent to this database (as Django would store it)."""
+    postgres = connection.vendor == "postgresql"
+    out = []
+    for name in STATE_FIELDS:
+        field = ContactScore._meta.get_field(name)
+        if isinstance(field, models.JSONField):
+            out.append(json.dumps)  # sent as text; PostgreSQL casts it (see the SQL)
+        elif isinstance(field, models.DateTimeField) and not postgres:
+            out.append(
+                lambda value, f=field: (
+                    f.get_db_prep_save(value, connection) if value is not None else None
+                )
+            )
+        else:
+            out.append(None)  # numbers, text and (on PostgreSQL) datetimes go as they are
+    return out
+
+
 def _save(scores: Iterable[ContactScore]) -> None:
     """Store the states: one INSERT for new rows, one UPDATE statement run per changed row.
 
@@ -176,24 +196,32 @@ def _save(scores: Iterable[ContactScore]) -> None:
     new = [s for s in scores if not s.pk_exists]
     old = [s for s in scores if s.pk_exists]
     fields = [ContactScore._meta.get_field(name) for name in STATE_FIELDS]
+    attnames = [f.attname for f in fields]
+    converters = _converters()
     table = connection.ops.quote_name(ContactScore._meta.db_table)
     columns = [connection.ops.quote_name(f.column) for f in fields]
+    json_cast = "::jsonb" if connection.vendor == "postgresql" else ""
+    marks = [f"%s{json_cast}" if isinstance(f, models.JSONField) else "%s" for f in fields]
     key = connection.ops.quote_name("contact_id")
 
     def values(score: ContactScore) -> list:
-        return [f.get_db_prep_save(getattr(score, f.attname), connection) for f in fields]
+        row = []
+        for attname, convert in zip(attnames, converters, strict=True):
+            value = getattr(score, attname)
+            row.append(convert(value) if convert is not None else value)
+        return row
 
     with connection.cursor() as cursor:
         if new:
-            marks = ", ".join(["%s"] * (len(fields) + 1))
             cursor.executemany(
-                f"INSERT INTO {table} ({key}, {', '.join(columns)}) VALUES ({marks})",
+                f"INSERT INTO {table} ({key}, {', '.join(columns)}) "
+                f"VALUES (%s, {', '.join(marks)})",
                 [[s.contact_id, *values(s)] for s in new],
             )
             for s in new:
                 s.pk_exists = True
         if old:
-            assignments = ", ".join(f"{c} = %s" for c in columns)
+            assignments = ", ".join(f"{c} = {m}" for c, m in zip(columns, marks, strict=True))
             cursor.executemany(
                 f"UPDATE {table} SET {assignments} WHERE {key} = %s",
                 [[*values(s), s.contact_id] for s in old],
