@@ -38,7 +38,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=2, help="batches in flight (batch)")
     parser.add_argument("--rows", type=int, default=100_000, help="CSV rows (import)")
     parser.add_argument(
-        "--contacts", type=int, default=100_000, help="contacts (demo, scoring-ingest, rescore)"
+        "--contacts",
+        type=int,
+        default=None,
+        help="contacts (demo and rescore: 100,000; scoring-ingest: 20,000 already there)",
     )
     parser.add_argument(
         "--touches", type=int, default=None, help="touches (scoring benchmarks; 10 per contact)"
@@ -88,22 +91,23 @@ def main(argv: list[str] | None = None) -> int:
     elif args.name == "import":
         suites.import_csv(bench, rows=args.rows)
     elif args.name == "demo":
-        suites.demo(bench, contacts=args.contacts)
+        suites.demo(bench, contacts=args.contacts or 100_000)
     else:
         from benchmarks import scoring
 
-        touches = args.touches if args.touches is not None else 10 * args.contacts
+        contacts = args.contacts or (20_000 if args.name == "scoring-ingest" else 100_000)
+        touches = args.touches if args.touches is not None else 10 * contacts
         if args.name == "scoring-ingest":
             scoring.scoring_ingest(
                 bench,
-                contacts=args.contacts,
+                contacts=contacts,
                 touches=touches,
                 batches=args.batches,
                 size=args.size,
                 singles=args.singles,
             )
         else:
-            scoring.rescore(bench, contacts=args.contacts, touches=touches)
+            scoring.rescore(bench, contacts=contacts, touches=touches)
     print(f"Saved {bench.save()}", flush=True)
     return 0
 

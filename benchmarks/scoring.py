@@ -102,7 +102,10 @@ def scoring_ingest(
     rule_set = _rules_in_force()
     say(f"Data: {contacts:,} contacts with {touches:,} touches (synthetic), default rules")
     generate(contacts, touches, progress=say)
-    rescore_all(rule_set, promote=False)
+    # Scored and promoted, as a live database is: only new touches make new MQLs.
+    began = time.perf_counter()
+    result = rescore_all(rule_set)
+    say(f"   scored, {result.promoted:,} promoted to MQL ({time.perf_counter() - began:.1f} s)")
     _analyze()
     with connection.cursor() as cursor:
         cursor.execute("SELECT email FROM crm_contact WHERE email IS NOT NULL ORDER BY id")
