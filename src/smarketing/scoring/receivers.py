@@ -62,6 +62,26 @@ for _model in (DefinitionVersion, PropertyDefinition):
     )
 
 
+# Attribute on the connection: transitions whose score snapshots wait for the end of a promotion.
+_DEFERRED = "_smarketing_deferred_snapshots"
+
+
+def _promote(rule_set, scores) -> None:
+    """Promote the qualified contacts, taking their score snapshots together afterwards.
+
+    Each promotion announces its stage change on its own; collecting them turns one
+    snapshot query and insert per promoted contact into one of each per batch.
+    """
+    pending: list = []
+    setattr(connection, _DEFERRED, pending)
+    try:
+        promote_qualified(rule_set, scores)
+    finally:
+        setattr(connection, _DEFERRED, None)
+    if pending:
+        snapshot_transitions(rule_set, pending)
+
+
 @receiver(crm_events.touches_recorded)
 def score_new_touches(sender, touches, **kwargs):
     if not _enabled():
@@ -70,7 +90,7 @@ def score_new_touches(sender, touches, **kwargs):
     if rule_set is None:
         return
     scores = apply_touches(rule_set, touches)
-    promote_qualified(rule_set, scores.values())
+    _promote(rule_set, scores.values())
 
 
 @receiver(crm_events.profiles_changed)
@@ -81,12 +101,16 @@ def rescore_fit(sender, contact_ids, **kwargs):
     if rule_set is None:
         return
     scores = apply_profiles(rule_set, contact_ids)
-    promote_qualified(rule_set, scores.values())
+    _promote(rule_set, scores.values())
 
 
 @receiver(crm_events.stages_changed)
 def snapshot_score(sender, transitions, **kwargs):
     if not _enabled():
+        return
+    pending = getattr(connection, _DEFERRED, None)
+    if pending is not None:
+        pending.extend(transitions)
         return
     snapshot_transitions(_rules_in_force(), transitions)
 
