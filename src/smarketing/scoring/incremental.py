@@ -165,6 +165,13 @@ def _locked_scores(
     return scores
 
 
+def _sqlite_datetime(value: datetime | None) -> str | None:
+    """What Django's SQLite backend stores for an aware datetime: naive text in its time zone."""
+    if value is None:
+        return None
+    return str(value.astimezone(connection.timezone).replace(tzinfo=None))
+
+
 def _converters() -> list:
     """How each state field's Python value is sent to this database (as Django would store it)."""
     postgres = connection.vendor == "postgresql"
@@ -174,11 +181,7 @@ def _converters() -> list:
         if isinstance(field, models.JSONField):
             out.append(json.dumps)  # sent as text; PostgreSQL casts it (see the SQL)
         elif isinstance(field, models.DateTimeField) and not postgres:
-            out.append(
-                lambda value, f=field: (
-                    f.get_db_prep_save(value, connection) if value is not None else None
-                )
-            )
+            out.append(_sqlite_datetime)
         else:
             out.append(None)  # numbers, text and (on PostgreSQL) datetimes go as they are
     return out
