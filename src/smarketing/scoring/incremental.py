@@ -35,6 +35,8 @@ STATE_FIELDS = [
     "total_at_update",
     "updated_at",
 ]
+# What a new touch changes for a contact already scored (its fit stays as it was).
+ENGAGEMENT_FIELDS = [f for f in STATE_FIELDS if f not in ("fit", "grade", "fit_hits")]
 
 
 def _carry(rule_set: RuleSet, score: ContactScore, awards: Sequence[Award]) -> None:
@@ -124,7 +126,7 @@ def apply_touches(
                 facts[-1].occurred_at, score.last_touch_at or facts[-1].occurred_at
             )
         _finish(rule_set, score, now)
-    _save(scores.values())
+    _save(scores.values(), changed=ENGAGEMENT_FIELDS)
     return scores
 
 
@@ -148,7 +150,8 @@ def _locked_scores(
     rule_set: RuleSet, contact_ids: Iterable[int], now: datetime, fresh_fit: bool = True
 ) -> dict[int, ContactScore]:
     ids = sorted(set(contact_ids))
-    scores = ContactScore.objects.select_for_update().in_bulk(ids)
+    # The stored list of fit rules is only rewritten, never read, here.
+    scores = ContactScore.objects.select_for_update().defer("fit_hits").in_bulk(ids)
     for score in scores.values():
         score.pk_exists = True
     missing = [i for i in ids if i not in scores]
@@ -172,11 +175,11 @@ def _sqlite_datetime(value: datetime | None) -> str | None:
     return str(value.astimezone(connection.timezone).replace(tzinfo=None))
 
 
-def _converters() -> list:
-    """How each state field's Python value is sent to this database (as Django would store it)."""
+def _converters(names: list[str]) -> list:
+    """How each field's Python value is sent to this database (as Django would store it)."""
     postgres = connection.vendor == "postgresql"
     out = []
-    for name in STATE_FIELDS:
+    for name in names:
         field = ContactScore._meta.get_field(name)
         if isinstance(field, models.JSONField):
             out.append(json.dumps)  # sent as text; PostgreSQL casts it (see the SQL)
@@ -187,8 +190,8 @@ def _converters() -> list:
     return out
 
 
-def _save(scores: Iterable[ContactScore]) -> None:
-    """Store the states: one INSERT for new rows, one UPDATE statement run per changed row.
+def _save(scores: Iterable[ContactScore], changed: list[str] = STATE_FIELDS) -> None:
+    """Store the states: one INSERT for new rows, one UPDATE of the `changed` fields per old row.
 
     `bulk_update` builds a CASE expression per field over every row, which costs far more
     than the database's work for a batch of a thousand contacts. A new row still goes
@@ -198,24 +201,29 @@ def _save(scores: Iterable[ContactScore]) -> None:
     scores = list(scores)
     new = [s for s in scores if not s.pk_exists]
     old = [s for s in scores if s.pk_exists]
-    fields = [ContactScore._meta.get_field(name) for name in STATE_FIELDS]
-    attnames = [f.attname for f in fields]
-    converters = _converters()
-    table = connection.ops.quote_name(ContactScore._meta.db_table)
-    columns = [connection.ops.quote_name(f.column) for f in fields]
+    quote = connection.ops.quote_name
+    table = quote(ContactScore._meta.db_table)
+    key = quote("contact_id")
     json_cast = "::jsonb" if connection.vendor == "postgresql" else ""
-    marks = [f"%s{json_cast}" if isinstance(f, models.JSONField) else "%s" for f in fields]
-    key = connection.ops.quote_name("contact_id")
 
-    def values(score: ContactScore) -> list:
-        row = []
-        for attname, convert in zip(attnames, converters, strict=True):
-            value = getattr(score, attname)
-            row.append(convert(value) if convert is not None else value)
-        return row
+    def statement_parts(names: list[str]):
+        fields = [ContactScore._meta.get_field(name) for name in names]
+        columns = [quote(f.column) for f in fields]
+        marks = [f"%s{json_cast}" if isinstance(f, models.JSONField) else "%s" for f in fields]
+        pairs = list(zip([f.attname for f in fields], _converters(names), strict=True))
+
+        def values(score: ContactScore) -> list:
+            row = []
+            for attname, convert in pairs:
+                value = getattr(score, attname)
+                row.append(convert(value) if convert is not None else value)
+            return row
+
+        return columns, marks, values
 
     with connection.cursor() as cursor:
         if new:
+            columns, marks, values = statement_parts(STATE_FIELDS)
             cursor.executemany(
                 f"INSERT INTO {table} ({key}, {', '.join(columns)}) "
                 f"VALUES (%s, {', '.join(marks)})",
@@ -224,6 +232,7 @@ def _save(scores: Iterable[ContactScore]) -> None:
             for s in new:
                 s.pk_exists = True
         if old:
+            columns, marks, values = statement_parts(changed)
             assignments = ", ".join(f"{c} = {m}" for c, m in zip(columns, marks, strict=True))
             cursor.executemany(
                 f"UPDATE {table} SET {assignments} WHERE {key} = %s",
