@@ -626,5 +626,8 @@ def _promote(rule_set: RuleSet, scores: pl.DataFrame, rows: pl.DataFrame, now: d
     promoted = 0
     for start in range(0, len(promotable), 5000):
         chunk = ContactScore.objects.filter(contact_id__in=promotable[start : start + 5000])
-        promoted += len(promote_qualified(rule_set, chunk, now))
+        # Promotion locks the contacts it moves: a transaction per chunk (a run called
+        # from the worker is in autocommit mode).
+        with transaction.atomic():
+            promoted += len(promote_qualified(rule_set, chunk, now))
     return promoted
