@@ -109,7 +109,12 @@ def configure(name: str, db: str, pg_database: str = PG_DATABASE, *, rules: bool
         from smarketing.definitions.actions import install_defaults
 
         install_defaults()
-    bench.record(rules_in_force=rules)
+    from django.conf import settings
+
+    # SMARKETING_SCORE_ON_WRITE=false in the environment measures ingestion without scoring.
+    bench.record(rules_in_force=rules, score_on_write=settings.SMARKETING_SCORE_ON_WRITE)
+    if not settings.SMARKETING_SCORE_ON_WRITE:
+        print("(scoring on write is OFF for this run)", flush=True)
     return bench
 
 

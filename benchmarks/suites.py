@@ -11,7 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from benchmarks.harness import ROOT, Bench, Server, ingest_token, percentile, ratio
+from benchmarks.harness import ROOT, Bench, Server, _cpu_of, ingest_token, percentile, ratio
 from benchmarks.loadgen import batches, fixed_rate, http_request, send
 
 # The issue's targets.
@@ -266,6 +266,7 @@ def import_csv(bench: Bench, *, rows: int) -> None:
     runs = {}
     on_error = "skip"
     for label in ("first import (creates)", "same file again (no changes)"):
+        cpu, db_cpu = time.process_time(), _database_cpu()
         try:
             report = run_import(
                 "contacts", path, options=ImportOptions(on_error=on_error), actor=SYSTEM
@@ -281,19 +282,40 @@ def import_csv(bench: Bench, *, rows: int) -> None:
                 "contacts", path, options=ImportOptions(on_error=on_error), actor=SYSTEM
             )
             label = f"{label}, on_error=abort"
+        cpu_us = (time.process_time() - cpu) * 1e6 / rows
+        db_us = (_database_cpu() - db_cpu) * 1e6 / rows
         per_second = rows / report.seconds
         say(f"{label}: {report.summary().splitlines()[0]}")
         say(
             f"   {per_second:,.0f} rows/s; vs target {IMPORT_TARGET:,}/s: {ratio(per_second, IMPORT_TARGET)}"
         )
+        say(
+            f"   CPU per row: {cpu_us:.0f} µs in the importing process"
+            + (f" + {db_us:.0f} µs in the PostgreSQL backend" if bench.db == "postgres" else "")
+            + f" (~{1e6 / (cpu_us + db_us):,.0f} rows per CPU-second)"
+        )
         runs[label] = {
             "seconds": report.seconds,
             "rows_per_second": per_second,
+            "cpu_us_per_row": cpu_us,
+            "database_cpu_us_per_row": db_us,
             "created": report.created,
             "updated": report.updated,
             "failed": report.failed,
         }
     bench.record(rows=rows, runs=runs)
+
+
+def _database_cpu() -> float:
+    """CPU seconds used so far by this process's PostgreSQL backend (0 on SQLite: it runs in process)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return 0.0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    return _cpu_of(pid)
 
 
 # --- the demo generator ------------------------------------------------------------------------
