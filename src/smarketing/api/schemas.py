@@ -8,12 +8,13 @@ come back in the same error body. Inputs reject unknown fields, so a typo such a
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from ninja import Schema
-from pydantic import AfterValidator, ConfigDict, Field
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field
 
 from smarketing.core.choices import Role, TokenScope
 from smarketing.crm.choices import (
@@ -46,7 +47,19 @@ def _aware(value: datetime) -> datetime:
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
-Moment = Annotated[datetime, AfterValidator(_aware)]
+
+
+def _iso_text(value):
+    """Dates are ISO 8601 text, as documented; a bare number is not read as a Unix time."""
+    if isinstance(value, bool | int | float) or (
+        isinstance(value, str) and _NUMBER.fullmatch(value.strip())
+    ):
+        raise ValueError("must be an ISO 8601 date or date-time, e.g. 2026-03-01T09:30:00Z")
+    return value
+
+
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+Moment = Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(_aware)]
 Money = Annotated[Decimal, Field(ge=0, max_digits=16, decimal_places=2)]
 ShortText = Annotated[str, Field(max_length=500)]
 

@@ -55,6 +55,16 @@ TOUCH_FIELDS = {
     "external_id",
     "contact",
 }
+TEXT_FIELDS = (
+    "email",
+    "contact_external_id",
+    "type",
+    "channel",
+    "utm_campaign",
+    "url",
+    "asset",
+    "external_id",
+)
 DEFAULT_CHANNEL = {
     TouchType.EMAIL_OPEN: Channel.EMAIL,
     TouchType.EMAIL_CLICK: Channel.EMAIL,
@@ -120,6 +130,11 @@ def clean_touch(
         raise _Invalid([FieldProblem("", "must be an object")])
     for key in sorted(set(raw) - TOUCH_FIELDS):
         problems.append(FieldProblem(key, "is not a touch field"))
+    # Text fields take text: a list or a number where a URL or id belongs is a mistake.
+    for key in TEXT_FIELDS:
+        value = raw.get(key)
+        if value is not None and not isinstance(value, str):
+            problems.append(FieldProblem(key, "must be text", value))
     email = None
     try:
         email = normalise_email(raw.get("email"))
@@ -169,8 +184,10 @@ def clean_touch(
                 problems.append(
                     FieldProblem(f"contact.{key}", f"is not one of {', '.join(PROFILE_FIELDS)}")
                 )
+            elif value is not None and not isinstance(value, str):
+                problems.append(FieldProblem(f"contact.{key}", "must be text", value))
             elif value not in (None, ""):
-                profile[key] = str(value).strip()[: PROFILE_FIELDS[key]]
+                profile[key] = value.strip()[: PROFILE_FIELDS[key]]
     external_id = str(raw.get("external_id") or "").strip()
     if len(external_id) > 120:
         problems.append(FieldProblem("external_id", "is longer than 120 characters"))

@@ -139,3 +139,13 @@ def test_email_and_external_id_both_identify_the_same_person():
     result = ingest_touch({"contact_external_id": "crm-1", "type": "page_view"}, actor=SYSTEM)
     assert not result.contact_created
     assert Contact.objects.count() == 1
+
+
+def test_text_fields_refuse_lists_and_numbers():
+    result = ingest_touch(
+        {"email": "t@x.io", "type": "page_view", "url": [{}, []], "contact": {"last_name": 9.5}},
+        actor=SYSTEM,
+    )
+    assert result.status == "error"
+    assert {p.field for p in result.errors} == {"url", "contact.last_name"}
+    assert not Contact.objects.filter(email="t@x.io").exists()
