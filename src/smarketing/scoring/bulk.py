@@ -230,7 +230,11 @@ def touch_frame(
         f" WHERE {' AND '.join(where)}" if where else ""
     )
     touches = frame(sql, params, {name: dtype for name, (_, dtype) in columns.items()})
-    return touches.sort("contact_id", "us", "id").with_columns((pl.col("us") / US).alias("ts"))
+    return (
+        touches.sort("contact_id", "us", "id")
+        .with_columns((pl.col("us") / US).alias("ts"))
+        .with_row_index("pos")
+    )
 
 
 def _engagement_mask(rule: EngagementRule, touches: pl.DataFrame) -> pl.Series:
@@ -289,14 +293,17 @@ def _bucket_label(rule: EngagementRule, us: pl.Expr) -> pl.Expr:
     return pl.lit("ever")
 
 
-def awards_frame(rule_set: RuleSet, touches: pl.DataFrame) -> pl.DataFrame:
-    """One row per (touch, rule) that scores, after once-only rules and caps, in time order.
+def awards_frame(rule_set: RuleSet, touches: pl.DataFrame, *, ordered: bool = True) -> pl.DataFrame:
+    """One row per (touch, rule) that scores, after once-only rules and caps.
 
-    `touches` comes from `touch_frame` (each contact's touches in time order).
+    `touches` comes from `touch_frame` (each contact's touches in time order, with their
+    place `pos`). The awards are in time order (contact, time, touch, rule) unless
+    `ordered` is false, which spares a sort when the order does not matter.
     """
-    if "us" not in touches.columns:  # a frame built by hand: seconds only
-        touches = touches.with_columns((pl.col("ts") * US).round().cast(pl.Int64).alias("us"))
-    touches = touches.sort("contact_id", "us", "id").with_row_index("pos")
+    if "pos" not in touches.columns:  # not from `touch_frame`: put it in order first
+        if "us" not in touches.columns:
+            touches = touches.with_columns((pl.col("ts") * US).round().cast(pl.Int64).alias("us"))
+        touches = touches.sort("contact_id", "us", "id").with_row_index("pos")
     parts = []
     for index, rule in enumerate(rule_set.engagement_rules):
         mask = _engagement_mask(rule, touches)
@@ -355,8 +362,11 @@ def awards_frame(rule_set: RuleSet, touches: pl.DataFrame) -> pl.DataFrame:
     }
     if not parts:
         return pl.DataFrame(schema=schema)
-    # Touch position then rule: the same order as sorting by contact, time, id and rule.
-    return pl.concat(parts).sort("pos", "rule").select(list(schema))
+    awards = pl.concat(parts)
+    if ordered:
+        # Touch position then rule: the same order as sorting by contact, time, id and rule.
+        awards = awards.sort("pos", "rule")
+    return awards.select(list(schema))
 
 
 def engagement_state(
@@ -484,7 +494,8 @@ def compute_scores(
     touches = touch_frame(rule_set, contact_ids)
     clock["read_touches"] = time.perf_counter() - start
     start = time.perf_counter()
-    awards = awards_frame(rule_set, touches)
+    # Only a rolling window keeps the awards themselves (in time order).
+    awards = awards_frame(rule_set, touches, ordered=rule_set.window_days is not None)
     state = engagement_state(rule_set, touches, awards)
     scores = fit.join(state, left_on="id", right_on="contact_id", how="left")
     clock["engagement"] = time.perf_counter() - start
