@@ -38,8 +38,11 @@ def test_moments_are_stored_as_the_database_adapter_stores_them():
         assert (convert(moment) if convert else moment) == expected
 
 
-def test_inserted_rows_read_back_as_the_orm_reads_them():
+@pytest.mark.parametrize("copies", [1, 20], ids=["few rows", "many rows"])
+def test_inserted_rows_read_back_as_the_orm_reads_them(copies):
+    # Few rows go in one INSERT on PostgreSQL, many through COPY: both must store the same.
     company = make_company(name="Acme", domain="acme.test")
+    moments = MOMENTS * copies
     rows = [
         {
             "email": f"p{i}@acme.test",
@@ -51,13 +54,21 @@ def test_inserted_rows_read_back_as_the_orm_reads_them():
             "updated_at": moment,
             "properties": {"plan": "pro", "seats": i},
         }
-        for i, moment in enumerate(MOMENTS)
+        for i, moment in enumerate(moments)
     ]
     ids = insert_rows(Contact, rows)
+    assert len(set(ids)) == len(rows)
     stored = {c.pk: _columns(c) for c in Contact.objects.filter(pk__in=ids)}
-    for contact in select_objects(Contact, {"email": [r["email"] for r in rows]}):
+    found = select_objects(Contact, {"email": [r["email"] for r in rows]})
+    assert len(found) == len(rows)
+    for contact in found:
+        row = rows[ids.index(contact.pk)]
         assert _columns(contact) == stored[contact.pk]
-        assert contact.created_at == MOMENTS[ids.index(contact.pk)]
+        assert (contact.email, contact.created_at, contact.properties) == (
+            row["email"],
+            row["created_at"],
+            row["properties"],
+        )
         assert not contact._state.adding
 
 
