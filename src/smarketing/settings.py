@@ -68,6 +68,10 @@ INSTALLED_APPS = [
     "smarketing.crm",
     "smarketing.definitions",
     "smarketing.scoring",
+    "smarketing.handoff",
+    "smarketing.sla",
+    "smarketing.integrations",
+    "smarketing.analytics",
     "smarketing.api",
     "smarketing.web",
 ]

@@ -24,9 +24,13 @@ from smarketing.api import (
     deals,
     definitions,
     exports,
+    handoff,
     imports,
+    notifications,
     properties,
+    reports,
     scoring,
+    sla,
     tokens,
     touches,
     users,
@@ -150,5 +154,9 @@ for resource in (
     tokens,
     definitions,
     scoring,
+    handoff,
+    sla,
+    notifications,
+    reports,
 ):
     api.add_router("", resource.router)

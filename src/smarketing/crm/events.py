@@ -13,3 +13,7 @@ touches_recorded = Signal()
 profiles_changed = Signal()
 # transitions: list[LifecycleTransition] just stored.
 stages_changed = Signal()
+# deal: the Deal just closed (won or lost); won: bool; actor: Actor.
+deals_closed = Signal()
+# activities: list[Activity] just logged (calls, emails, meetings…); actor: Actor.
+activities_logged = Signal()

@@ -144,6 +144,7 @@ def do_propose(
             f"{version.label}: {reason.strip()}"[:300],
             object_type="definition",
         )
+        events.definition_proposed.send(sender=DefinitionVersion, version=version, actor=actor)
     return version
 
 

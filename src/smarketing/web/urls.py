@@ -1,6 +1,6 @@
 """The app's pages, in the `web` namespace."""
 
-from django.urls import path
+from django.urls import include, path
 
 from smarketing.web.views import (
     admin_pages,
@@ -89,6 +89,11 @@ urlpatterns = [
     # Scoring
     path("scoring/backtest/", backtests.backtest_page, name="scoring_backtest"),
     path("leads/hot/", scoring.hot_leads, name="hot_leads"),
+    # Hand-off, SLA, notifications and reports live in their own URL maps.
+    path("", include("smarketing.web.routes.handoff")),
+    path("", include("smarketing.web.routes.sla")),
+    path("", include("smarketing.web.routes.notifications")),
+    path("", include("smarketing.web.routes.reports")),
     # Settings
     path("settings/", home.settings_index, name="settings"),
     path("settings/properties/", admin_pages.property_list, name="properties"),

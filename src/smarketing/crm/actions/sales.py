@@ -15,6 +15,7 @@ from smarketing.core.actors import Actor, as_actor
 from smarketing.core.choices import Capability
 from smarketing.core.errors import Conflict, FieldProblem, IllegalTransition, ValidationFailed, fail
 from smarketing.core.models import User
+from smarketing.crm import events
 from smarketing.crm.actions.lifecycle import advance_to
 from smarketing.crm.actions.records import clean_currency, clean_name, unknown_fields
 from smarketing.crm.choices import (
@@ -114,6 +115,7 @@ def do_log_activity(
                 external_id=external_id,
             )
             _update_lead_status(contact, activity)
+            events.activities_logged.send(sender=Activity, activities=[activity], actor=actor)
     except IntegrityError as exc:
         raise Conflict("An activity with this external id is already logged.") from exc
     return activity
@@ -449,6 +451,7 @@ def _close(deal: Deal, *, won: bool, reason: str, at: datetime, actor: Actor) ->
                 reason=f"deal won: {deal.name}",
                 at=at,
             )
+    events.deals_closed.send(sender=Deal, deal=deal, won=won, actor=actor)
 
 
 def contacts_of(deals: Iterable[Deal]) -> list[Contact]:

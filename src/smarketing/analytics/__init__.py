@@ -1,0 +1,1 @@
+"""Closed-loop reporting: funnel, velocity, source quality, attribution, scorecards, goals, claim check."""

@@ -1,0 +1,1 @@
+"""Outbound notifications: the transactional outbox and its Slack, Trello, Asana and webhook channels."""

@@ -1,0 +1,1 @@
+"""URL maps of the larger page areas, included into the `web` namespace by `web/urls.py`."""
