@@ -167,6 +167,8 @@ else:
 SMARKETING_MAX_BATCH = get_from_env("SMARKETING_MAX_BATCH", 1000)
 # Score contacts as touches and profile changes are written (off only to measure its cost).
 SMARKETING_SCORE_ON_WRITE = get_from_env("SMARKETING_SCORE_ON_WRITE", True)
+# Where people reach the app: links in notifications (Slack, Trello, Asana, webhooks) point here.
+SMARKETING_BASE_URL = get_from_env("SMARKETING_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 LOGGING = {
     "version": 1,

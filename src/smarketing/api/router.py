@@ -18,6 +18,7 @@ from ninja.errors import ValidationError
 
 from smarketing.api import (
     activities,
+    attribution,
     campaigns,
     companies,
     contacts,
@@ -158,5 +159,6 @@ for resource in (
     sla,
     notifications,
     reports,
+    attribution,
 ):
     api.add_router("", resource.router)
