@@ -21,6 +21,9 @@ class Capability(models.TextChoices):
     DELETE_RECORDS = "delete_records", _("Delete records")
     REASSIGN = "reassign", _("Reassign contacts between reps")
     IMPORT = "import", _("Import data")
+    REVIEW_LEADS = "review_leads", _("Accept or reject leads routed to them")
+    MANAGE_ROUTING = "manage_routing", _("Manage teams, routing rules and rep capacity")
+    WAIVE_SLA = "waive_sla", _("Waive SLA commitments")
 
 
 _ALL = set(Capability)
@@ -34,9 +37,12 @@ ROLE_CAPABILITIES: dict[str, set[str]] = {
         Capability.REASSIGN,
         Capability.DELETE_RECORDS,
     },
-    Role.SALES_REP: {Capability.EDIT_RECORDS},
+    Role.SALES_REP: {Capability.EDIT_RECORDS, Capability.REVIEW_LEADS},
     Role.SALES_MANAGER: {
         Capability.EDIT_RECORDS,
+        Capability.REVIEW_LEADS,
+        Capability.MANAGE_ROUTING,
+        Capability.WAIVE_SLA,
         Capability.MANAGE_PROPERTIES,
         Capability.IMPORT,
         Capability.REASSIGN,
