@@ -1,0 +1,1 @@
+"""Multi-touch attribution: the engine, journey files, journeys from the CRM and the runner."""
