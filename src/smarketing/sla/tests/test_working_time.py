@@ -487,3 +487,25 @@ def test_vectorised_equals_scalar(cal, rows):
         for (s, _, _), x in zip(rows, seconds, strict=True)
     ]
     assert elapsed.tolist() == [cal.between(s, e).total_seconds() for s, _, e in rows]
+
+
+def test_answers_do_not_depend_on_earlier_questions():
+    hours = nine_to("17:00")
+    # A half-year closure: nothing works from 1 February to 31 July 2027.
+    closed = [(date(2027, 2, 1) + timedelta(days=n)).isoformat() for n in range(181)]
+    used = WorkingCalendar("Europe/Madrid", hours, closed)
+    questions = [
+        (at(MADRID, 2026, 6, 1, 10), 4 * H),
+        (at(MADRID, 2031, 3, 28, 16), 30 * H),
+        (at(MADRID, 2019, 10, 25, 16), 3000 * H),
+        (at(MADRID, 2027, 1, 29, 16), 2 * H),
+        (at(MADRID, 2027, 3, 1, 12), timedelta(0)),
+    ]
+    answers = [used.add(start, d) for start, d in questions]
+
+    fresh = [WorkingCalendar("Europe/Madrid", hours, closed).add(s, d) for s, d in questions]
+    assert answers == fresh
+    assert answers[3] == at(MADRID, 2027, 8, 2, 10)
+    assert answers[4] == at(MADRID, 2027, 8, 2, 9)
+    assert used.subtract(at(MADRID, 2027, 8, 2, 10), 2 * H) == at(MADRID, 2027, 1, 29, 16)
+    assert used.between(at(MADRID, 2019, 10, 25, 16), answers[2]) == 3000 * H
