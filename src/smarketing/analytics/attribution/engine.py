@@ -261,7 +261,7 @@ def position_weights(j: Journeys, model: str) -> np.ndarray:
 
 
 def _key_positions(j: Journeys, known: np.ndarray | None, i: int, k: int) -> np.ndarray:
-    """Where the i-th of k key touches is: the known index, else floor(i·(n−1)/(k−1)) when n > k."""
+    """Where the i-th of k key touches is: the known index, else floor(i·(n-1)/(k-1)) when n > k."""
     n = j.lengths
     fallback = np.where(n > k, (i * (n - 1)) // (k - 1), -1)
     if known is None:
@@ -301,7 +301,7 @@ def full_path_weights(j: Journeys) -> np.ndarray:
 
 
 def time_decay_weights(j: Journeys, half_life: float) -> np.ndarray:
-    """2^(−age / half-life), age in days when known, else in touches before the last one."""
+    """2^(-age / half-life), age in days when known, else in touches before the last one."""
     if not half_life > 0:
         raise JourneyError("The half-life must be a positive number.")
     if j.age_days is not None:
@@ -387,10 +387,10 @@ def markov(j: Journeys) -> ModelResult:
     """Removal effects from the absorbing chain, solved exactly.
 
     With Q the transient part (channels and start) and r the one-step conversion
-    probabilities, x = (I − Q)⁻¹ r are the conversion probabilities from each state.
+    probabilities, x = (I - Q)⁻¹ r are the conversion probabilities from each state.
     Removing channel c (every transition into c goes to null) forces x_c = 0; by
-    Sherman–Morrison on the fundamental matrix N = (I − Q)⁻¹ the start's probability
-    becomes x_s − N[s,c]·x_c / N[c,c], so one inverse gives every removal effect:
+    Sherman-Morrison on the fundamental matrix N = (I - Q)⁻¹ the start's probability
+    becomes x_s - N[s,c]·x_c / N[c,c], so one inverse gives every removal effect:
     RE_c = N[s,c]·x_c / (N[c,c]·x_s).
     """
     c = len(j.channels)
