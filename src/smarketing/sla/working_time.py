@@ -203,7 +203,7 @@ def _add_holiday(holidays: dict[date, str], day: date, name: str) -> None:
 
 def _holiday_line(text: str) -> tuple[date | None, str, str]:
     """Split ``2026-12-25 Christmas`` / ``2026-12-25,Christmas``: (date or None, name, date text)."""
-    parts = re.split(r"[,;\t ]", text.strip(), maxsplit=1)
+    parts = re.split(r"[,;:\t ]", text.strip(), maxsplit=1)
     head = parts[0].strip()
     name = parts[1].strip() if len(parts) > 1 else ""
     return _parse_date(head), name, head
@@ -252,7 +252,7 @@ def parse_holidays(value: Any, *, path: str = "holidays") -> dict[date, str]:
             else:
                 _add_holiday(holidays, day, name)
     elif isinstance(value, str):
-        if value.lstrip().upper().startswith("BEGIN:VCALENDAR"):
+        if value.lstrip("\ufeff \t\r\n").upper().startswith("BEGIN:VCALENDAR"):
             return _parse_ics(value, path=path)
         for number, line in enumerate(value.splitlines(), start=1):
             text = line.strip()
@@ -709,7 +709,10 @@ class WorkingCalendar:
         d = np.asarray(seconds, dtype=np.float64)
         if not np.all(np.isfinite(d)):
             raise ValidationFailed("A working-time duration must be a finite number of seconds.")
-        d_us = np.broadcast_to(np.round(d * 1e6).astype(np.int64), t.shape)
+        try:
+            d_us = np.broadcast_to(np.round(d * 1e6).astype(np.int64), t.shape)
+        except ValueError:
+            raise ValidationFailed("seconds must be one number or one number per start.") from None
         return self._add_us(t, d_us).astype("datetime64[us]")
 
     def between_many(self, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
@@ -730,7 +733,10 @@ def _check_hours(hours: Any) -> Hours:
             and all(
                 isinstance(pair, tuple | list)
                 and len(pair) == 2
-                and all(isinstance(t, time) for t in pair)
+                and all(
+                    isinstance(t, time) and t.tzinfo is None and not (t.second or t.microsecond)
+                    for t in pair
+                )
                 for pair in day
             )
             for day in hours

@@ -509,3 +509,19 @@ def test_answers_do_not_depend_on_earlier_questions():
     assert answers[4] == at(MADRID, 2027, 8, 2, 9)
     assert used.subtract(at(MADRID, 2027, 8, 2, 10), 2 * H) == at(MADRID, 2027, 1, 29, 16)
     assert used.between(at(MADRID, 2019, 10, 25, 16), answers[2]) == 3000 * H
+
+
+def test_holiday_text_with_colons_and_an_icalendar_file_with_a_byte_order_mark():
+    assert parse_holidays("2026-12-25: Christmas") == {date(2026, 12, 25): "Christmas"}
+    ics = "\ufeffBEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART:20261225T000000Z\r\nEND:VEVENT\r\n"
+    assert parse_holidays(ics + "END:VCALENDAR\r\n") == {date(2026, 12, 25): ""}
+    with pytest.raises(ValidationFailed) as caught:
+        parse_holidays(ics.replace("END:VEVENT\r\n", ""))
+    assert caught.value.problems[0].message == "line 2: the event is not closed (END:VEVENT)"
+
+
+def test_many_needs_one_duration_per_start():
+    cal = WorkingCalendar("UTC", nine_to("17:00"))
+    starts = np.array(["2026-06-01T09:00", "2026-06-01T10:00"], dtype="datetime64[us]")
+    with pytest.raises(ValidationFailed):
+        cal.add_many(starts, np.array([1.0, 2.0, 3.0]))
