@@ -598,7 +598,11 @@ class WorkingCalendar:
             return table
         first = self._local_date(low) - timedelta(days=7)
         stop = self._local_date(high) + timedelta(days=60)
-        if table is not None:
+        # Grow the table to cover what it held too, unless that would make it span a century.
+        if (
+            table is not None
+            and (max(stop, table.stop) - min(first, table.first)).days <= MAX_SPAN_DAYS // 2
+        ):
             # Grow geometrically so that a stream of later questions rebuilds rarely.
             span = (table.stop - table.first).days
             if first < table.first:

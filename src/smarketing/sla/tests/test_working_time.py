@@ -525,3 +525,13 @@ def test_many_needs_one_duration_per_start():
     starts = np.array(["2026-06-01T09:00", "2026-06-01T10:00"], dtype="datetime64[us]")
     with pytest.raises(ValidationFailed):
         cal.add_many(starts, np.array([1.0, 2.0, 3.0]))
+
+
+def test_questions_a_century_apart():
+    cal = WorkingCalendar("Europe/Madrid", nine_to("17:00"))
+    # Monday 6 March 1950 and Monday 6 March 2090, 10:00 local, + 8 h -> 10:00 Tuesday.
+    assert cal.add(at(MADRID, 1950, 3, 6, 10), 8 * H) == at(MADRID, 1950, 3, 7, 10)
+    assert cal.add(at(MADRID, 2090, 3, 6, 10), 8 * H) == at(MADRID, 2090, 3, 7, 10)
+    assert cal.between(at(MADRID, 1950, 3, 6, 10), at(MADRID, 1950, 3, 7, 10)) == 8 * H
+    with pytest.raises(ValidationFailed):
+        cal.between(at(MADRID, 1950, 3, 6, 10), at(MADRID, 2090, 3, 7, 10))
