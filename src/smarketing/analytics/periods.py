@@ -675,3 +675,95 @@ class Breakdown:
         elif self.key == "original_source":
             named = {str(value): str(label) for value, label in Channel.choices}
         return {k: named.get(k, k) if k else _("(none)") for k in keys}
+
+
+# ---- one report's scope ---------------------------------------------------------------
+
+# Query-string keys that are not segment filters (read by the surfaces, not by `Segment`).
+SURFACE_KEYS = frozenset({"format", "csrfmiddlewaretoken", "page", "page_size", "limit"})
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a report covers: a period, a segment, an optional breakdown and a view."""
+
+    period: Period
+    segment: Segment = Segment()
+    by: Breakdown | None = None
+    view: str = ""
+
+    @classmethod
+    def from_params(
+        cls,
+        params: Mapping[str, object],
+        *,
+        views: Sequence[str] = (),
+        default_period: str = "last-30-days",
+        today: date | None = None,
+        extra_keys: Iterable[str] = (),
+    ) -> Scope:
+        """Read `period`, `tz`, `view`, `by` and the segment filters; every problem at once.
+
+        Keys in `extra_keys` (a report's own options) and SURFACE_KEYS are left alone.
+        """
+
+        def one(key: str, default: str = "") -> str:
+            getlist = getattr(params, "getlist", None)
+            raw = getlist(key) if getlist else params.get(key)
+            if isinstance(raw, list | tuple):
+                raw = raw[-1] if raw else None
+            return default if raw in (None, "") else str(raw).strip()
+
+        problems: list[FieldProblem] = []
+        period = by = None
+        tz = one("tz", "UTC")
+        try:
+            period = Period.parse(one("period", default_period), tz=tz, today=today)
+        except ValidationFailed as error:
+            problems.extend(error.problems)
+        try:
+            by = Breakdown.parse(one("by"))
+        except ValidationFailed as error:
+            problems.extend(error.problems)
+        view = one("view", views[0] if views else "")
+        if views and view not in views:
+            problems.append(
+                FieldProblem(
+                    "view",
+                    _("%(view)s is not a view; use %(views)s.")
+                    % {"view": view, "views": ", ".join(views)},
+                    view,
+                )
+            )
+        reserved = {"period", "tz", "view", "by", *SURFACE_KEYS, *extra_keys}
+        filters = {k: _all(params, k) for k in params if k not in reserved}
+        segment = Segment()
+        try:
+            segment = Segment.from_params(filters)
+        except ValidationFailed as error:
+            problems.extend(error.problems)
+        if problems:
+            raise ValidationFailed(_("The report's filters are not valid."), problems)
+        assert period is not None
+        return cls(period=period, segment=segment, by=by, view=view)
+
+    def to_params(self) -> dict[str, str]:
+        out = {"period": str(self.period)}
+        if self.period.tz != "UTC":
+            out["tz"] = self.period.tz
+        if self.view:
+            out["view"] = self.view
+        if self.by:
+            out["by"] = str(self.by)
+        out.update(self.segment.to_params())
+        return out
+
+
+def _all(params: Mapping[str, object], key: str) -> list[str]:
+    getlist = getattr(params, "getlist", None)
+    raw = getlist(key) if getlist else params.get(key)
+    if raw is None:
+        return []
+    if isinstance(raw, list | tuple):
+        return [str(v) for v in raw]
+    return [str(raw)]
