@@ -387,11 +387,12 @@ def markov(j: Journeys) -> ModelResult:
     """Removal effects from the absorbing chain, solved exactly.
 
     With Q the transient part (channels and start) and r the one-step conversion
-    probabilities, x = (I - Q)⁻¹ r are the conversion probabilities from each state.
+    probabilities, x = (I - Q)^-1 r are the conversion probabilities from each state.
     Removing channel c (every transition into c goes to null) forces x_c = 0; by
-    Sherman-Morrison on the fundamental matrix N = (I - Q)⁻¹ the start's probability
+    Sherman-Morrison on the fundamental matrix N = (I - Q)^-1 the start's probability
     becomes x_s - N[s,c]·x_c / N[c,c], so one inverse gives every removal effect:
-    RE_c = N[s,c]·x_c / (N[c,c]·x_s).
+    RE_c = N[s,c]·x_c / (N[c,c]·x_s). Value uses the same chain with r replaced by the
+    conversion value per step into conversion (y = N r_value: the expected value).
     """
     c = len(j.channels)
     if c > MAX_MARKOV_CHANNELS:
@@ -400,34 +401,34 @@ def markov(j: Journeys) -> ModelResult:
     p = chain.probabilities()
     transient = c + 1  # the channels, then start
     q = p[:transient, :transient]
-    r = p[:transient, c + 1]
+    leaving = chain.counts[:transient].sum(axis=1)
+    last = j.touches[j.offsets[1:] - 1]
+    value_out = np.bincount(last, weights=j.value, minlength=transient)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r_value = np.where(leaving > 0, value_out / leaving, 0.0)
     n = np.linalg.inv(np.eye(transient) - q)
-    x = n @ r
+    x = n @ p[:transient, c + 1]
+    y = n @ r_value
     start = c
-    p_conv = float(x[start])
-    zeros = np.zeros(c)
-    if p_conv <= 0:
-        return ModelResult(
-            MARKOV,
-            j.channels,
-            zeros,
-            zeros.copy(),
-            method="exact absorbing chain",
-            removal_effects=zeros.copy(),
-            conversion_probability=p_conv,
-        )
     diagonal = np.diagonal(n)[:c]
-    removal = n[start, :c] * x[:c] / (diagonal * p_conv)
-    removal = np.clip(removal, 0.0, 1.0)
-    share = removal / removal.sum()
+    reach = n[start, :c] / diagonal  # probability of ever reaching each channel
+
+    def shares(through: np.ndarray, total: float) -> tuple[np.ndarray, np.ndarray]:
+        if total <= 0:
+            return np.zeros(c), np.zeros(c)
+        effect = np.clip(reach * through / total, 0.0, 1.0)
+        return effect, effect / effect.sum()
+
+    removal, share = shares(x[:c], float(x[start]))
+    _, value_share = shares(y[:c], float(y[start]))
     return ModelResult(
         MARKOV,
         j.channels,
         share * j.total_conversions,
-        share * j.total_value,
+        value_share * j.total_value,
         method="exact absorbing chain",
         removal_effects=removal,
-        conversion_probability=p_conv,
+        conversion_probability=float(x[start]),
     )
 
 
