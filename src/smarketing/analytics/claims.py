@@ -10,7 +10,7 @@ Metrics (`METRICS`), each measured for several spans of time in one aggregate qu
 | key | kind | what is counted in a span |
 | --- | --- | --- |
 | new_leads | count | contacts created |
-| mqls / sals / sqls / opportunities / customers | count | distinct contacts that entered the stage |
+| mqls / sals / sqls / opportunities / customers | count | distinct contacts that crossed the stage |
 | won_deals | count | deals closed won |
 | won_revenue | amount | the amount of the deals closed won |
 | pipeline_created | amount | the amount of the deals created |
@@ -18,7 +18,9 @@ Metrics (`METRICS`), each measured for several spans of time in one aggregate qu
 | mql_to_sql | proportion | of the contacts that became MQL, the share that later reached SQL or beyond |
 | win_rate | proportion | of the deals closed, the share won |
 
-A segment narrows contacts; a deal is in the segment when one of its contacts is.
+A contact *crosses* a stage S when a transition moves it from before S to S or beyond (as
+in `analytics.history`, so the claim check counts what the funnel counts): a contact
+created at SQL is an MQL, an SAL and an SQL at that moment. A segment narrows contacts; a deal is in the segment when one of its contacts is.
 `mql_to_sql` follows each MQL cohort to today, so recent cohorts have had less time to
 convert than older ones (read the change with that in mind).
 
@@ -45,13 +47,21 @@ from scipy import stats as sps
 from smarketing.analytics import stats
 from smarketing.analytics.periods import Period, Segment
 from smarketing.core.errors import FieldProblem, ValidationFailed
-from smarketing.crm.choices import DealStage, Stage
+from smarketing.crm.choices import FUNNEL, STAGE_RANK, DealStage, Stage
 from smarketing.crm.models import Contact, Deal, LifecycleTransition
 
 MetricKind = Literal["count", "amount", "proportion"]
 MAX_COMPARE = 24
 DEFAULT_COMPARE = 6
 SQL_OR_LATER = [Stage.SQL, Stage.OPPORTUNITY, Stage.CUSTOMER, Stage.EVANGELIST]
+
+
+def crossing(stage: str, prefix: str = "") -> Q:
+    """Transitions that cross `stage`: from before it (or a creation) to it or beyond."""
+    rank = STAGE_RANK[stage]
+    before = ["", Stage.DISQUALIFIED, *[s.value for s in FUNNEL if STAGE_RANK[s] < rank]]
+    beyond = [s.value for s in FUNNEL if STAGE_RANK[s] >= rank]
+    return Q(**{f"{prefix}from_stage__in": before, f"{prefix}to_stage__in": beyond})
 
 
 @dataclass(frozen=True)
@@ -139,7 +149,7 @@ def measure(metric: Metric, segment: Segment, spans: list[Span]) -> list[Measure
     aggregates: dict = {}
     if metric.kind == "count" and metric.stage:
         rows = segment.apply(
-            LifecycleTransition.objects.filter(to_stage=metric.stage, at__gte=lo, at__lt=hi),
+            LifecycleTransition.objects.filter(crossing(metric.stage), at__gte=lo, at__lt=hi),
             "contact__",
         )
         for i, span in enumerate(spans):
@@ -182,10 +192,10 @@ def measure(metric: Metric, segment: Segment, spans: list[Span]) -> list[Measure
             aggregates[f"n{i}"] = Count("id", filter=inside & Q(decision=Decision.ACCEPTED))
     elif metric.key == "mql_to_sql":
         rows = segment.apply(
-            LifecycleTransition.objects.filter(to_stage=Stage.MQL, at__gte=lo, at__lt=hi),
+            LifecycleTransition.objects.filter(crossing(Stage.MQL), at__gte=lo, at__lt=hi),
             "contact__",
         )
-        # A later move of the same contact to SQL or beyond, at or after this MQL entry.
+        # A later move of the same contact to SQL or beyond, at or after this MQL crossing.
         later = Q(
             contact__transitions__to_stage__in=SQL_OR_LATER,
             contact__transitions__at__gte=F("at"),

@@ -87,9 +87,15 @@ class TestClaimCheckOnCounts:
         do_change_stage(contact, "mql", actor=SYSTEM, at=at(10, 2))
         do_change_stage(contact, "lead", actor=SYSTEM, at=at(10, 3), reason="not ready")
         do_change_stage(contact, "mql", actor=SYSTEM, at=at(10, 4))
+        # A contact created at SQL crossed MQL when it was created; a jump lead -> SAL too.
+        make_contact("sql", created_at=at(10, 6))
+        jumper = make_contact("lead", created_at=at(9, 1))
+        do_change_stage(jumper, "sal", actor=SYSTEM, at=at(10, 7))
         october = Period.parse("2026-10")
-        [m] = measure(METRICS["mqls"], Segment(), [(october.start_at, october.end_at)])
-        assert m.numerator == 1
+        span = [(october.start_at, october.end_at)]
+        assert measure(METRICS["mqls"], Segment(), span)[0].numerator == 3
+        assert measure(METRICS["sals"], Segment(), span)[0].numerator == 2
+        assert measure(METRICS["sqls"], Segment(), span)[0].numerator == 1
 
 
 class TestClaimCheckOnProportionsAndAmounts:
