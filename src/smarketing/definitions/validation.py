@@ -220,6 +220,8 @@ def validate_sla(body: Any) -> dict[str, Any]:
             "attempts",
             "attempts_within_days",
             "decision_hours",
+            "due_soon_hours",
+            "escalate_after_hours",
             "reassign_on_breach",
         },
     )
@@ -251,18 +253,81 @@ def validate_sla(body: Any) -> dict[str, Any]:
                 "marketing.min_fit_grade", "must be A, B, C or D", marketing["min_fit_grade"]
             )
         )
-    for key in ("first_touch_hours", "decision_hours", "attempts_within_days"):
-        value = _num(problems, f"sales.{key}", sales.get(key), minimum=0)
-        if value == 0:
-            problems.append(FieldProblem(f"sales.{key}", "must be more than zero", 0))
-    _num(problems, "sales.attempts", sales.get("attempts"), minimum=1, integer=True)
-    if sales.get("attempts") is not None and sales.get("attempts_within_days") is None:
-        problems.append(
-            FieldProblem("sales.attempts_within_days", "is required when attempts is set")
-        )
+    _validate_sales_terms(problems, "sales.", sales)
+    if body.get("scope") is not None:
+        _validate_scope(problems, "scope", body["scope"])
+    pilot = body.get("pilot")
+    if pilot is not None:
+        if not isinstance(pilot, dict):
+            problems.append(FieldProblem("pilot", "must be a mapping: {name, scope, sales}"))
+        else:
+            _unknown_keys(problems, "pilot.", pilot, {"name", "scope", "sales", "notes"})
+            if not str(pilot.get("name") or "").strip():
+                problems.append(FieldProblem("pilot.name", "is required"))
+            if not pilot.get("scope"):
+                problems.append(
+                    FieldProblem("pilot.scope", "name the teams or conditions the pilot runs on")
+                )
+            else:
+                _validate_scope(problems, "pilot.scope", pilot["scope"])
+            overrides = pilot.get("sales") or {}
+            if not isinstance(overrides, dict):
+                problems.append(FieldProblem("pilot.sales", "must be a mapping"))
+            else:
+                _validate_sales_terms(problems, "pilot.sales.", {**sales, **overrides})
     if problems:
         raise ValidationFailed("The SLA is not valid.", problems)
     return body
+
+
+SALES_TERM_KEYS = {
+    "first_touch_hours",
+    "attempts",
+    "attempts_within_days",
+    "decision_hours",
+    "due_soon_hours",
+    "escalate_after_hours",
+    "reassign_on_breach",
+}
+
+
+def _validate_sales_terms(problems: list[FieldProblem], prefix: str, sales: dict) -> None:
+    _unknown_keys(problems, prefix, sales, SALES_TERM_KEYS)
+    for key in (
+        "first_touch_hours",
+        "decision_hours",
+        "attempts_within_days",
+        "due_soon_hours",
+        "escalate_after_hours",
+    ):
+        value = _num(problems, f"{prefix}{key}", sales.get(key), minimum=0)
+        if value == 0:
+            problems.append(FieldProblem(f"{prefix}{key}", "must be more than zero", 0))
+    _num(problems, f"{prefix}attempts", sales.get("attempts"), minimum=1, integer=True)
+    if sales.get("attempts") is not None and sales.get("attempts_within_days") is None:
+        problems.append(
+            FieldProblem(f"{prefix}attempts_within_days", "is required when attempts is set")
+        )
+    flag = sales.get("reassign_on_breach")
+    if flag is not None and not isinstance(flag, bool):
+        problems.append(FieldProblem(f"{prefix}reassign_on_breach", "must be true or false", flag))
+
+
+def _validate_scope(problems: list[FieldProblem], path: str, scope: Any) -> None:
+    """A scope names teams and/or routing-style conditions (see docs/handoff.md)."""
+    from smarketing.handoff.routing import check_conditions
+
+    if not isinstance(scope, dict):
+        problems.append(FieldProblem(path, "must be a mapping: {teams: [...], conditions: {...}}"))
+        return
+    _unknown_keys(problems, f"{path}.", scope, {"teams", "conditions"})
+    teams = scope.get("teams")
+    if teams is not None and (
+        not isinstance(teams, list) or not all(isinstance(t, str) and t.strip() for t in teams)
+    ):
+        problems.append(FieldProblem(f"{path}.teams", "must be a list of team names", teams))
+    if scope.get("conditions") is not None:
+        problems.extend(check_conditions(scope["conditions"], f"{path}.conditions"))
 
 
 def validate_body(kind: str, body: Any, *, context: dict[str, Any] | None = None) -> dict[str, Any]:

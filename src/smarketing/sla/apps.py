@@ -5,3 +5,6 @@ class SlaConfig(AppConfig):
     name = "smarketing.sla"
     label = "sla"
     verbose_name = "SLA"
+
+    def ready(self) -> None:
+        from smarketing.sla import receivers  # noqa: F401

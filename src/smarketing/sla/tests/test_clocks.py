@@ -1,0 +1,229 @@
+"""SLA clocks through a simulated week: due times in working hours, due soon, met, breached,
+escalation, reassignment on breach, waivers, and the pilot terms."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.utils import timezone
+
+from smarketing.core.actors import SYSTEM
+from smarketing.core.choices import Role
+from smarketing.core.errors import IllegalTransition, NotAllowed
+from smarketing.core.testing import make_contact, make_user
+from smarketing.crm.actions import do_change_stage, do_log_activity
+from smarketing.definitions.testing import put_in_force
+from smarketing.handoff.actions import (
+    do_accept,
+    do_reject,
+    do_save_rep_profile,
+    do_save_rule,
+    do_save_team,
+)
+from smarketing.handoff.models import Assignment
+from smarketing.sla.actions import do_waive, sweep
+from smarketing.sla.models import SlaClock
+
+pytestmark = pytest.mark.django_db
+
+MADRID = {
+    "timezone": "Europe/Madrid",
+    "hours": {d: ["09:00-17:00"] for d in ("mon", "tue", "wed", "thu", "fri")},
+    "holidays": {"2026-11-09": "Almudena"},
+}
+TERMS = {
+    "marketing": {"mqls_per_period": 40, "period": "month", "min_acceptance_rate": 0.5},
+    "sales": {
+        "first_touch_hours": 4,
+        "attempts": 3,
+        "attempts_within_days": 2,
+        "decision_hours": 8,
+        "escalate_after_hours": 2,
+    },
+}
+
+
+def utc(*args):
+    return datetime(*args, tzinfo=UTC)
+
+
+class Clock:
+    """A controllable clock: `timezone.now()` answers `now` (and sweeps run at it)."""
+
+    def __init__(self, monkeypatch):
+        self.now = utc(2026, 11, 2, 9)
+        monkeypatch.setattr(timezone, "now", lambda: self.now)
+
+    def at(self, moment):
+        self.now = moment
+        return moment
+
+    def sweep(self, moment):
+        return sweep(now=self.at(moment))
+
+
+@pytest.fixture
+def sim(monkeypatch):
+    return Clock(monkeypatch)
+
+
+@pytest.fixture
+def setup(sim):
+    manager = make_user(Role.SALES_MANAGER)
+    team = do_save_team({"name": "Iberia", "calendar": MADRID, "manager": manager}, actor=SYSTEM)
+    rep = make_user(Role.SALES_REP)
+    do_save_rep_profile(rep, {"team": team, "capacity": 1}, actor=SYSTEM)
+    do_save_rule({"name": "Iberia pool", "kind": "round_robin", "team": team.pk}, actor=SYSTEM)
+    put_in_force("sla", TERMS)
+    return team, rep, manager
+
+
+def mql_at(at, sim):
+    sim.at(at)
+    contact = make_contact()
+    contact.lifecycle_changed_at = at - timedelta(days=1)
+    contact.save(update_fields=["lifecycle_changed_at"])
+    do_change_stage(contact, "mql", actor=SYSTEM, at=at)
+    return contact, SlaClock.objects.get(contact=contact)
+
+
+def test_due_times_run_in_the_team_working_hours(setup, sim):
+    """Assigned Friday 6 Nov 2026 16:00 Madrid (15:00 UTC); Monday 9 is a holiday.
+
+    First touch 4 h: 1 h on Friday + 3 h on Tuesday → Tue 10 Nov 12:00 Madrid (11:00 UTC).
+    Decision 8 h: 1 h Friday + 7 h Tuesday → Tue 16:00 Madrid (15:00 UTC).
+    Attempts in 2 working days of 8 h = 16 h: 1 + 8 (Tue) + 7 (Wed) → Wed 16:00 Madrid.
+    Due soon at 25 % of each window before the due time: first touch 1 h → Tue 11:00 Madrid.
+    """
+    _team, rep, _manager = setup
+    _contact, clock = mql_at(utc(2026, 11, 6, 15), sim)
+    assert clock.rep == rep
+    assert clock.first_touch_due_at == utc(2026, 11, 10, 11)
+    assert clock.first_touch_soon_at == utc(2026, 11, 10, 10)
+    assert clock.decision_due_at == utc(2026, 11, 10, 15)
+    assert clock.attempts_due_at == utc(2026, 11, 11, 15)
+    assert clock.attempts_required == 3
+
+
+def test_a_week_of_sweeps(setup, sim):
+    _team, rep, manager = setup
+    contact, clock = mql_at(utc(2026, 11, 6, 15), sim)
+    # Monday (holiday): nothing is due yet.
+    assert sim.sweep(utc(2026, 11, 9, 12)).total == 0
+    # Tuesday 10:30 UTC: first touch due soon.
+    result = sim.sweep(utc(2026, 11, 10, 10, 30))
+    assert result.due_soon["first_touch"] == 1
+    clock.refresh_from_db()
+    assert clock.first_touch_state == "due_soon"
+    # Tuesday 11:00 UTC sharp: breached, escalation 2 working hours later (13:00 UTC).
+    result = sim.sweep(utc(2026, 11, 10, 11))
+    assert result.breached["first_touch"] == 1
+    clock.refresh_from_db()
+    assert clock.first_touch_state == "breached"
+    assert clock.escalate_at == utc(2026, 11, 10, 13)
+    # The same sweep again changes nothing (idempotent).
+    assert sim.sweep(utc(2026, 11, 10, 11, 1)).total == 0
+    assert sim.sweep(utc(2026, 11, 10, 13)).escalated == 1
+    assert clock.events.filter(kind="escalated").get().note == f"to {manager.email}"
+    # A late call records speed to lead in working time: 1 h Friday + 4.5 h Tuesday.
+    do_log_activity(
+        contact,
+        kind="call",
+        actor=rep,
+        outcome="no_answer",
+        occurred_at=sim.at(utc(2026, 11, 10, 12, 30)),
+    )
+    clock.refresh_from_db()
+    assert clock.first_touch_state == "breached"
+    assert clock.first_touch_at == utc(2026, 11, 10, 12, 30)
+    assert clock.speed_to_lead_seconds == 5.5 * 3600
+    assert clock.attempts_made == 1
+    # Decision breached at Tuesday 15:00 UTC by the sweep; accepting later keeps it breached.
+    assert sim.sweep(utc(2026, 11, 10, 15)).breached["decision"] == 1
+    do_accept(contact, actor=rep)
+    clock.refresh_from_db()
+    assert clock.decision_state == "breached"
+    assert clock.attempts_state == "met"
+    assert not clock.is_open
+
+
+def test_on_time_work_meets_every_commitment(setup, sim):
+    _team, rep, _manager = setup
+    contact, clock = mql_at(utc(2026, 11, 6, 15), sim)
+    for minute in (10, 20, 30):
+        do_log_activity(
+            contact,
+            kind="email",
+            actor=rep,
+            outcome="sent",
+            occurred_at=sim.at(utc(2026, 11, 6, 15, minute)),
+        )
+    clock.refresh_from_db()
+    assert (clock.first_touch_state, clock.attempts_state) == ("met", "met")
+    assert clock.speed_to_lead_seconds == 600
+    do_reject(contact, reason="not_now", actor=rep, note="budget next year")
+    clock.refresh_from_db()
+    assert clock.decision_state == "met" and not clock.is_open
+    contact.refresh_from_db()
+    assert contact.lifecycle_stage == "lead"
+
+
+def test_a_breach_detected_on_write_without_a_sweep(setup, sim):
+    _team, rep, _manager = setup
+    contact, clock = mql_at(utc(2026, 11, 6, 15), sim)
+    do_log_activity(
+        contact,
+        kind="call",
+        actor=rep,
+        outcome="connected",
+        occurred_at=sim.at(utc(2026, 11, 10, 12)),
+    )
+    clock.refresh_from_db()
+    assert clock.first_touch_state == "breached"
+
+
+def test_reassign_on_breach_moves_the_lead_to_another_rep(setup, sim):
+    team, _rep, _manager = setup
+    other = make_user(Role.SALES_REP)
+    do_save_rep_profile(other, {"team": team, "capacity": 1}, actor=SYSTEM)
+    put_in_force("sla", {**TERMS, "sales": {**TERMS["sales"], "reassign_on_breach": True}})
+    contact, clock = mql_at(utc(2026, 11, 6, 15), sim)
+    sim.sweep(utc(2026, 11, 10, 11))
+    result = sim.sweep(utc(2026, 11, 10, 13))
+    assert result.reassigned == 1
+    current = Assignment.objects.get(contact=contact, current=True)
+    assert current.rep != clock.rep and current.method == "sla_breach"
+    assert SlaClock.objects.filter(contact=contact, is_open=True).get().rep == current.rep
+    clock.refresh_from_db()
+    assert not clock.is_open
+
+
+def test_pilot_terms_apply_to_the_pilot_team(setup, sim):
+    team, _rep, _manager = setup
+    put_in_force(
+        "sla",
+        {
+            **TERMS,
+            "pilot": {
+                "name": "Fast follow-up",
+                "scope": {"teams": [team.name]},
+                "sales": {"first_touch_hours": 1},
+            },
+        },
+    )
+    _contact, clock = mql_at(utc(2026, 11, 6, 15), sim)
+    assert (clock.agreement, clock.pilot_name) == ("pilot", "Fast follow-up")
+    assert clock.first_touch_due_at == utc(2026, 11, 6, 16)
+
+
+def test_waiving_needs_a_manager_and_a_reason(setup, sim, sales_manager):
+    _team, rep, _manager = setup
+    _contact, clock = mql_at(utc(2026, 11, 6, 15), sim)
+    with pytest.raises(NotAllowed):
+        do_waive(clock, "first_touch", reason="on holiday", actor=rep)
+    clock = do_waive(
+        clock, "first_touch", reason="asked to be called next week", actor=sales_manager
+    )
+    assert clock.first_touch_state == "waived"
+    with pytest.raises(IllegalTransition):
+        do_waive(clock, "first_touch", reason="again", actor=sales_manager)
+    assert sim.sweep(utc(2026, 11, 10, 11)).breached["first_touch"] == 0
