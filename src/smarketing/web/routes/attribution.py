@@ -1,5 +1,9 @@
 """Pages of the attribution area (names in the `web` namespace)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from smarketing.web.views.attribution import attribution_page
+
+urlpatterns = [
+    path("reports/attribution/", attribution_page, name="attribution"),
+]
