@@ -411,7 +411,11 @@ def do_route(
     actor = as_actor(actor, "routing")
     at = at or timezone.now()
     with transaction.atomic():
-        contact = Contact.objects.select_for_update().select_related("company").get(pk=contact.pk)
+        contact = (
+            Contact.objects.select_for_update(of=("self",))
+            .select_related("company")
+            .get(pk=contact.pk)
+        )
         placement = place(contact, at=at, exclude=set(exclude))
         return _assign(contact, placement, actor=actor, at=at)
 
@@ -434,7 +438,11 @@ def do_reassign(
         raise fail("Leads can only go to active users.", rep=rep.email)
     at = at or timezone.now()
     with transaction.atomic():
-        contact = Contact.objects.select_for_update().select_related("company").get(pk=contact.pk)
+        contact = (
+            Contact.objects.select_for_update(of=("self",))
+            .select_related("company")
+            .get(pk=contact.pk)
+        )
         current = Assignment.objects.current().filter(contact=contact).first()
         if current is not None and current.rep_id == (rep.pk if rep else None):
             raise fail("The lead is already with this rep.", rep=rep.email if rep else "queue")

@@ -367,7 +367,7 @@ def sweep(*, now: datetime | None = None, clock_ids: Iterable[int] | None = None
                 **{f"{c}_state": State.OPEN, f"{c}_soon_at__lte": now, f"{c}_due_at__gt": now}
             )
             rows = list(
-                soon.select_for_update().values(
+                soon.select_for_update(of=("self",)).values(
                     "id", "contact_id", "rep__email", f"{c}_due_at", f"{c}_soon_at"
                 )
             )
@@ -405,7 +405,7 @@ def sweep(*, now: datetime | None = None, clock_ids: Iterable[int] | None = None
 
             late = base.filter(**{f"{c}_state__in": RUNNING, f"{c}_due_at__lte": now})
             rows = list(
-                late.select_for_update().values(
+                late.select_for_update(of=("self",)).values(
                     "id",
                     "contact_id",
                     "rep__email",
