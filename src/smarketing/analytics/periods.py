@@ -667,9 +667,9 @@ class Breakdown:
 
             rows = get_user_model().objects.filter(pk__in=ids)
             named = {
-                str(pk): (f"{first} {last}".strip() or email or username)
-                for pk, first, last, email, username in rows.values_list(
-                    "pk", "first_name", "last_name", "email", "username"
+                str(pk): (f"{first} {last}".strip() or email)
+                for pk, first, last, email in rows.values_list(
+                    "pk", "first_name", "last_name", "email"
                 )
             }
         elif self.key == "original_source":
