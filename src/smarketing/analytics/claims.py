@@ -15,7 +15,8 @@ Metrics (`METRICS`), each measured for several spans of time in one aggregate qu
 | won_revenue | amount | the amount of the deals closed won |
 | pipeline_created | amount | the amount of the deals created |
 | acceptance_rate | proportion | of the sales reviews of MQLs decided, the share accepted |
-| mql_to_sql | proportion | of the contacts that became MQL, the share that later reached SQL or beyond |
+| mql_to_sql | proportion | of the contacts that crossed MQL, the share that later crossed SQL |
+| mql_to_customer | proportion | of the contacts that crossed MQL, the share that later crossed customer |
 | win_rate | proportion | of the deals closed, the share won |
 
 A contact *crosses* a stage S when a transition moves it from before S to S or beyond (as
@@ -53,7 +54,6 @@ from smarketing.crm.models import Contact, Deal, LifecycleTransition
 MetricKind = Literal["count", "amount", "proportion"]
 MAX_COMPARE = 24
 DEFAULT_COMPARE = 6
-SQL_OR_LATER = [Stage.SQL, Stage.OPPORTUNITY, Stage.CUSTOMER, Stage.EVANGELIST]
 
 
 def crossing(stage: str, prefix: str = "") -> Q:
@@ -85,7 +85,10 @@ METRICS: dict[str, Metric] = {
         Metric("won_revenue", gettext_lazy("Won revenue"), "amount"),
         Metric("pipeline_created", gettext_lazy("Pipeline created"), "amount"),
         Metric("acceptance_rate", gettext_lazy("Acceptance rate"), "proportion"),
-        Metric("mql_to_sql", gettext_lazy("MQL → SQL rate"), "proportion"),
+        Metric("mql_to_sql", gettext_lazy("MQL → SQL rate"), "proportion", Stage.SQL),
+        Metric(
+            "mql_to_customer", gettext_lazy("MQL → customer rate"), "proportion", Stage.CUSTOMER
+        ),
         Metric("win_rate", gettext_lazy("Win rate"), "proportion"),
     )
 }
@@ -132,7 +135,7 @@ def _in_span(field_name: str, span: Span) -> Q:
     return Q(**{f"{field_name}__gte": span[0], f"{field_name}__lt": span[1]})
 
 
-def _deals_in_segment(segment: Segment):
+def deals_in_segment(segment: Segment):
     deals = Deal.objects.all()
     if segment.is_empty:
         return deals
@@ -159,7 +162,7 @@ def measure(metric: Metric, segment: Segment, spans: list[Span]) -> list[Measure
         for i, span in enumerate(spans):
             aggregates[f"n{i}"] = Count("id", filter=_in_span("created_at", span))
     elif metric.key in ("won_deals", "won_revenue"):
-        rows = _deals_in_segment(segment).filter(
+        rows = deals_in_segment(segment).filter(
             stage=DealStage.WON, closed_at__gte=lo, closed_at__lt=hi
         )
         for i, span in enumerate(spans):
@@ -172,7 +175,7 @@ def measure(metric: Metric, segment: Segment, spans: list[Span]) -> list[Measure
                     output_field=money,
                 )
     elif metric.key == "pipeline_created":
-        rows = _deals_in_segment(segment).filter(created_at__gte=lo, created_at__lt=hi)
+        rows = deals_in_segment(segment).filter(created_at__gte=lo, created_at__lt=hi)
         for i, span in enumerate(spans):
             aggregates[f"n{i}"] = Coalesce(
                 Sum("amount", filter=_in_span("created_at", span)),
@@ -190,22 +193,21 @@ def measure(metric: Metric, segment: Segment, spans: list[Span]) -> list[Measure
             inside = _in_span("decided_at", span)
             aggregates[f"d{i}"] = Count("id", filter=inside)
             aggregates[f"n{i}"] = Count("id", filter=inside & Q(decision=Decision.ACCEPTED))
-    elif metric.key == "mql_to_sql":
+    elif metric.key in ("mql_to_sql", "mql_to_customer"):
         rows = segment.apply(
             LifecycleTransition.objects.filter(crossing(Stage.MQL), at__gte=lo, at__lt=hi),
             "contact__",
         )
         # A later move of the same contact to SQL or beyond, at or after this MQL crossing.
-        later = Q(
-            contact__transitions__to_stage__in=SQL_OR_LATER,
-            contact__transitions__at__gte=F("at"),
+        later = crossing(metric.stage, "contact__transitions__") & Q(
+            contact__transitions__at__gte=F("at")
         )
         for i, span in enumerate(spans):
             inside = _in_span("at", span)
             aggregates[f"d{i}"] = Count("contact_id", distinct=True, filter=inside)
             aggregates[f"n{i}"] = Count("contact_id", distinct=True, filter=inside & later)
     elif metric.key == "win_rate":
-        rows = _deals_in_segment(segment).filter(
+        rows = deals_in_segment(segment).filter(
             stage__in=[DealStage.WON, DealStage.LOST], closed_at__gte=lo, closed_at__lt=hi
         )
         for i, span in enumerate(spans):
@@ -432,7 +434,7 @@ def run_claim(claim: ClaimInput, *, now: datetime | None = None) -> ClaimResult:
                 )
                 band_low, band_high = max(expected - spread, 0.0), min(expected + spread, 1.0)
         empty = n0 == 0 and not current.denominator
-        if metric.key == "mql_to_sql":
+        if metric.key in ("mql_to_sql", "mql_to_customer"):
             notes.append(
                 _("Each MQL cohort is followed to today: recent cohorts had less time to convert.")
             )
