@@ -46,13 +46,23 @@ def credit_bars(
     width: int = 760,
 ) -> SafeString:
     """Horizontal bars: one row per category, one bar per series inside it."""
-    left, right, top, bottom = 190, 60, 34, 24
+    left, right, bottom = 190, 60, 24
+    # The legend wraps onto as many lines as it needs above the bars.
+    legend: list[tuple[float, int, Series]] = []
+    legend_x, line = float(left), 0
+    for s in series if len(series) > 1 else []:
+        item_w = 24 + 6.2 * len(s.name)
+        if legend_x + item_w > width and legend_x > left:
+            legend_x, line = float(left), line + 1
+        legend.append((legend_x, line, s))
+        legend_x += item_w
+    top = 14 + 16 * (line + 1) if legend else 14
     bar_h = 14 if len(series) == 1 else max(5, min(10, 60 // max(len(series), 1)))
     row_h = bar_h * len(series) + 10
     height = top + bottom + row_h * max(len(categories), 1)
     plot_w = width - left - right
     highest = max([v for s in series for v in s.values] + [0])
-    top_value = nice_ceiling(highest * 1.05)
+    top_value = nice_ceiling(highest)
 
     def x(value: float) -> float:
         return left + (max(value, 0) / top_value) * plot_w
@@ -85,16 +95,12 @@ def credit_bars(
             )
             if len(series) == 1:
                 parts.append(_text(x(value) + 4, y + bar_h - 3, shown, anchor="start", css="value"))
-    legend_x = left
-    if len(series) > 1:
-        for s in series:
-            parts.append(
-                f'<rect x="{_n(legend_x)}" y="8" width="10" height="10" fill="{s.colour}" rx="2" />'
-            )
-            parts.append(_text(legend_x + 14, 17, s.name, anchor="start"))
-            legend_x += 24 + 6 * len(s.name)
-            if legend_x > width - 80:
-                break
+    for x0, row, s in legend:
+        y0 = 6 + 16 * row
+        parts.append(
+            f'<rect x="{_n(x0)}" y="{y0}" width="10" height="10" fill="{s.colour}" rx="2" />'
+        )
+        parts.append(_text(x0 + 14, y0 + 9, s.name, anchor="start"))
     parts.append("</svg>")
     return mark_safe("".join(parts))  # every label above is escaped
 

@@ -381,7 +381,7 @@ def test_page_compares_all_models(crm, marketer):
     html = response.content.decode()
     assert html.count('<rect class="bar"') == 11 * 7
     assert "Markov (removal effect)" in html and "Shapley value" in html
-    assert "1 deals worth 200.00 had no touch before they converted" in html
+    assert "1 deal worth 200.00 had no touch before it converted" in html
 
     exported = client.get("/reports/attribution/", {**query, "model": "linear", "export": "csv"})
     assert exported["Content-Disposition"] == 'attachment; filename="attribution.csv"'
