@@ -8,7 +8,9 @@ A `Notification` is written in the transaction of the change it reports, with on
 
 from __future__ import annotations
 
+import json
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -23,6 +25,20 @@ from smarketing.integrations.querysets import (
 )
 
 USER = settings.AUTH_USER_MODEL
+
+
+class OrderedJSONField(models.TextField):
+    """JSON kept as text, so a payload's `fields` keep the order the emitter gave them
+    (PostgreSQL's jsonb sorts object keys); it is never queried inside."""
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
+        return None if value is None else json.loads(value)
+
+    def to_python(self, value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str) else value
+
+    def get_prep_value(self, value: Any) -> Any:
+        return None if value is None else json.dumps(value, cls=DjangoJSONEncoder)
 
 
 class Endpoint(models.Model):
@@ -79,7 +95,7 @@ class Notification(models.Model):
     event = models.CharField(max_length=40, choices=Event.choices)
     key = models.CharField(max_length=200)
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    payload = models.JSONField(encoder=DjangoJSONEncoder)
+    payload = OrderedJSONField()
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
