@@ -1,0 +1,215 @@
+"""SLA compliance for both sides, per rep, team and week: the runner behind the SLA report.
+
+Sales side, over the clocks started in the period: for each commitment the share met of
+those met or breached (waived and cancelled ones do not count either way), the median
+speed to lead in working hours, and contact attempts per lead. Marketing side: MQLs
+delivered in the period against the SLA commitment (pro rata when the period is not the
+SLA's own), and the acceptance rate of the reps' decisions made in the period against
+the committed minimum.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+
+from smarketing.core.errors import fail
+from smarketing.crm.choices import Stage
+from smarketing.crm.models import LifecycleTransition
+from smarketing.definitions.selectors import active_version
+from smarketing.handoff.models import LeadReview
+from smarketing.sla.choices import COMMITMENTS
+from smarketing.sla.models import SlaClock
+
+PERIOD_DAYS = {"week": 7, "month": 365.25 / 12, "quarter": 365.25 / 4}
+
+
+@dataclass
+class ComplianceRow:
+    key: str
+    label: str
+    clocks: int
+    first_touch_met_pct: float | None
+    attempts_met_pct: float | None
+    decision_met_pct: float | None
+    median_speed_to_lead_hours: float | None
+    attempts_per_lead: float | None
+    breached: int
+
+
+@dataclass
+class ComplianceResult:
+    start: datetime
+    end: datetime
+    reps: list[ComplianceRow] = field(default_factory=list)
+    teams: list[ComplianceRow] = field(default_factory=list)
+    total: ComplianceRow | None = None
+    weeks: list[ComplianceRow] = field(default_factory=list)
+    mqls_delivered: int = 0
+    mqls_committed: float | None = None
+    acceptance_rate: float | None = None
+    acceptance_committed: float | None = None
+    decisions: int = 0
+
+    @property
+    def marketing_met(self) -> bool | None:
+        if self.mqls_committed is None:
+            return None
+        volume = self.mqls_delivered >= self.mqls_committed
+        quality = (
+            self.acceptance_committed is None
+            or self.acceptance_rate is None
+            or self.acceptance_rate >= self.acceptance_committed
+        )
+        return volume and quality
+
+    def to_rows(self) -> tuple[list[str], list[list[Any]]]:
+        header = [
+            "level",
+            "key",
+            "label",
+            "clocks",
+            "first_touch_met_pct",
+            "attempts_met_pct",
+            "decision_met_pct",
+            "median_speed_to_lead_hours",
+            "attempts_per_lead",
+            "breached",
+        ]
+        rows = []
+        for level, items in (
+            ("rep", self.reps),
+            ("team", self.teams),
+            ("week", self.weeks),
+            ("total", [self.total] if self.total else []),
+        ):
+            for r in items:
+                rows.append(
+                    [
+                        level,
+                        r.key,
+                        r.label,
+                        r.clocks,
+                        r.first_touch_met_pct,
+                        r.attempts_met_pct,
+                        r.decision_met_pct,
+                        r.median_speed_to_lead_hours,
+                        r.attempts_per_lead,
+                        r.breached,
+                    ]
+                )
+        return header, rows
+
+
+def _aggregates(frame: pl.DataFrame, by: list[str]) -> pl.DataFrame:
+    exprs = []
+    for c in COMMITMENTS:
+        met = (pl.col(f"{c}_state") == "met").sum()
+        decided = pl.col(f"{c}_state").is_in(["met", "breached"]).sum()
+        exprs.append(
+            pl.when(decided > 0).then(met * 100.0 / decided).otherwise(None).alias(f"{c}_met_pct")
+        )
+    exprs += [
+        pl.len().alias("clocks"),
+        (pl.col("speed_to_lead_seconds").median() / 3600.0).alias("speed"),
+        pl.col("attempts_made").mean().alias("attempts"),
+        pl.any_horizontal([pl.col(f"{c}_state") == "breached" for c in COMMITMENTS])
+        .sum()
+        .alias("breached"),
+    ]
+    if by:
+        return frame.group_by(by).agg(exprs).sort(by)
+    return frame.select(exprs)
+
+
+def _rows(table: pl.DataFrame, key: str | None, label: str | None) -> list[ComplianceRow]:
+    def rnd(value: float | None) -> float | None:
+        return None if value is None else round(float(value), 2)
+
+    return [
+        ComplianceRow(
+            key=str(r[key]) if key else "all",
+            label=str(r[label]) if label and r[label] is not None else "-",
+            clocks=int(r["clocks"]),
+            first_touch_met_pct=rnd(r["first_touch_met_pct"]),
+            attempts_met_pct=rnd(r["attempts_met_pct"]),
+            decision_met_pct=rnd(r["decision_met_pct"]),
+            median_speed_to_lead_hours=rnd(r["speed"]),
+            attempts_per_lead=rnd(r["attempts"]),
+            breached=int(r["breached"]),
+        )
+        for r in table.iter_rows(named=True)
+    ]
+
+
+def run_compliance(
+    start: datetime, end: datetime, *, team_id: int | None = None, rep_id: int | None = None
+) -> ComplianceResult:
+    """Compliance of clocks started in [start, end) and of the marketing side in that period."""
+    if start.tzinfo is None or end.tzinfo is None:
+        raise fail("The period needs a time zone.", period="start and end must be aware")
+    if end <= start:
+        raise fail("The period is empty.", period="end must be after start")
+    clocks = SlaClock.objects.started_between(start, end)
+    if team_id is not None:
+        clocks = clocks.filter(team_id=team_id)
+    if rep_id is not None:
+        clocks = clocks.filter(rep_id=rep_id)
+    columns = [
+        "rep_id",
+        "rep__email",
+        "team_id",
+        "team__name",
+        "started_at",
+        "speed_to_lead_seconds",
+        "attempts_made",
+        *[f"{c}_state" for c in COMMITMENTS],
+    ]
+    schema = {
+        "rep_id": pl.Int64,
+        "rep__email": pl.Utf8,
+        "team_id": pl.Int64,
+        "team__name": pl.Utf8,
+        "started_at": pl.Datetime("us", "UTC"),
+        "speed_to_lead_seconds": pl.Float64,
+        "attempts_made": pl.Int64,
+        **{f"{c}_state": pl.Utf8 for c in COMMITMENTS},
+    }
+    frame = pl.DataFrame(list(clocks.values_list(*columns)), schema=schema, orient="row")
+    result = ComplianceResult(start=start, end=end)
+    if frame.height:
+        result.reps = _rows(_aggregates(frame, ["rep_id", "rep__email"]), "rep_id", "rep__email")
+        result.teams = _rows(
+            _aggregates(frame.filter(pl.col("team_id").is_not_null()), ["team_id", "team__name"]),
+            "team_id",
+            "team__name",
+        )
+        weeks = frame.with_columns(pl.col("started_at").dt.truncate("1w").alias("week"))
+        result.weeks = _rows(_aggregates(weeks, ["week"]), "week", None)
+        for row in result.weeks:
+            row.key = row.key[:10]
+            row.label = f"week of {row.key}"
+        result.total = _rows(_aggregates(frame, []), None, None)[0]
+    _marketing_side(result, start, end)
+    return result
+
+
+def _marketing_side(result: ComplianceResult, start: datetime, end: datetime) -> None:
+    result.mqls_delivered = LifecycleTransition.objects.filter(
+        to_stage=Stage.MQL, at__gte=start, at__lt=end
+    ).count()
+    reviews = LeadReview.objects.between(start, end)
+    accepted = reviews.accepted().count()
+    result.decisions = reviews.count()
+    result.acceptance_rate = round(accepted / result.decisions, 4) if result.decisions else None
+    version = active_version("sla")
+    marketing = (version.body.get("marketing") or {}) if version else {}
+    if marketing.get("mqls_per_period") is not None:
+        days = (end - start).total_seconds() / 86400
+        unit = PERIOD_DAYS.get(marketing.get("period") or "month", PERIOD_DAYS["month"])
+        result.mqls_committed = round(float(marketing["mqls_per_period"]) * days / unit, 1)
+    if marketing.get("min_acceptance_rate") is not None:
+        result.acceptance_committed = float(marketing["min_acceptance_rate"])
