@@ -31,8 +31,8 @@ period, next to the period before it.
   reviews decided in the period;
 - *SAL → SQL*: of the leads the rep accepted in the period, the share that later crossed
   SQL; *win rate* and *revenue*: the rep's deals (deal owner) closed in the period;
-- the SLA compliance of the hand-off issue (`smarketing.sla.compliance.run_compliance`)
-  is added when that module is installed: first touch, attempts and decision met %.
+- the SLA compliance (`smarketing.sla.compliance.run_compliance`, clocks started in the
+  period): the share of first touches, attempt series and decisions met in time.
 
 Figures are counts or sums from aggregate queries; medians come from the numbers read as
 one frame and grouped with Polars.
@@ -502,25 +502,19 @@ def _sales_figures(
     return figures
 
 
-def _compliance(inp: ScorecardInput, period: Period) -> tuple[dict[tuple[str, str], dict], str]:
-    """SLA met % per rep and team from the hand-off issue's compliance runner, when present."""
-    try:
-        from smarketing.sla.compliance import run_compliance  # type: ignore[import-not-found]
-    except ImportError:
-        return {}, _("SLA compliance is not available in this installation yet.")
+def _compliance(inp: ScorecardInput, period: Period) -> dict[tuple[str, str], dict]:
+    """SLA met % per rep and team, from the SLA compliance runner (clocks started in the period)."""
+    from smarketing.sla.compliance import run_compliance
+
     result = run_compliance(period.start_at, period.end_at, team_id=inp.team_id, rep_id=inp.rep_id)
     out: dict[tuple[str, str], dict] = {}
     keys = ("first_touch_met_pct", "attempts_met_pct", "decision_met_pct")
-    for attr, kind in (("reps", "rep"), ("teams", "team")):
-        for row in getattr(result, attr, None) or []:
-            ident = getattr(row, f"{kind}_id", None)
-            out[(kind, str(ident) if ident is not None else "")] = {
-                k: _pct(getattr(row, k, None)) for k in keys
-            }
-    total = getattr(result, "total", None)
-    if total is not None:
-        out[("total", "")] = {k: _pct(getattr(total, k, None)) for k in keys}
-    return out, ""
+    for kind, rows in (("rep", result.reps), ("team", result.teams)):
+        for row in rows:
+            out[(kind, row.key)] = {k: _pct(getattr(row, k)) for k in keys}
+    if result.total is not None and inp.team_id is None and inp.rep_id is None:
+        out[("total", "")] = {k: _pct(getattr(result.total, k)) for k in keys}
+    return out
 
 
 def _pct(value: float | None) -> float | None:
@@ -573,10 +567,8 @@ def _sales_scorecard(
     team_of = dict(RepProfile.objects.values_list("user_id", "team_id"))
     current = _sales_figures(inp, inp.period, now, team_of)
     before = _sales_figures(inp, previous, now, team_of)
-    compliance, missing = _compliance(inp, inp.period)
-    compliance_before, _missing = _compliance(inp, previous)
-    if missing:
-        notes.append(missing)
+    compliance = _compliance(inp, inp.period)
+    compliance_before = _compliance(inp, previous)
     keys = set(current) | set(before)
     rep_ids = [int(k) for kind, k in keys if kind == "rep"]
     team_ids = {int(k) for kind, k in keys if kind == "team"}

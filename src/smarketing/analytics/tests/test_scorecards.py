@@ -48,9 +48,22 @@ def utc(month: int, day: int, hour: int = 9, minute: int = 0) -> datetime:
     return datetime(2026, month, day, hour, minute, tzinfo=UTC)
 
 
+class Clock:
+    """`timezone.now()` answers `now`: the history is written in the order it happens, so
+    the SLA clocks settle and breach as they would have."""
+
+    def __init__(self, monkeypatch):
+        self.now = NOW
+        monkeypatch.setattr(timezone, "now", lambda: self.now)
+
+    def __call__(self, at: datetime) -> datetime:
+        self.now = at
+        return at
+
+
 @pytest.fixture(autouse=True)
-def frozen(monkeypatch):
-    monkeypatch.setattr(timezone, "now", lambda: NOW)
+def sim(monkeypatch):
+    return Clock(monkeypatch)
 
 
 def mql(at: datetime, **fields):
@@ -60,8 +73,9 @@ def mql(at: datetime, **fields):
 
 
 @pytest.fixture
-def sales_floor(db):
+def sales_floor(db, sim):
     """Team Iberia (UTC, 9-17 Mon-Fri) with reps Ana and Bea; leads from 5 Oct 2026 (Monday)."""
+    sim(utc(9, 1))
     put_in_force("sla", TERMS)
     manager = make_user(Role.SALES_MANAGER)
     team = do_save_team({"name": "Iberia", "manager": manager}, actor=SYSTEM)
@@ -69,43 +83,45 @@ def sales_floor(db):
     bea = make_user(Role.SALES_REP, first_name="Bea", last_name="B")
     for rep in (ana, bea):
         do_save_rep_profile(rep, {"team": team}, actor=SYSTEM)
+    other = make_contact("sql", created_at=utc(9, 1))
 
     def give(contact, rep, at):
-        do_reassign(contact, rep, actor=manager, reason="test", at=at)
+        do_reassign(contact, rep, actor=manager, reason="test", at=sim(at))
 
-    # Lead 1: Ana, call after 2 working hours, email next day, accepted after 4 h, SQL, won.
-    one = mql(utc(10, 5))
+    def call(contact, rep, at, kind="call", outcome="no_answer"):
+        do_log_activity(contact, kind=kind, actor=rep, outcome=outcome, occurred_at=sim(at))
+
+    # September (the period before): Bea calls a lead after one working hour.
+    four = mql(sim(utc(9, 14)))
+    give(four, bea, utc(9, 14, 10))
+    call(four, bea, utc(9, 14, 11), outcome="connected")
+    # October. Lead 1 (Ana): call after 2 working hours, accepted after 4, email next day,
+    # SQL, won. Lead 2 (Ana): call after 8 working hours (7 on Monday, 1 on Tuesday),
+    # accepted after 26 h. Lead 3 (Bea): never contacted, rejected after 48 h.
+    one, two, three = (mql(sim(utc(10, 5))) for _ in range(3))
     give(one, ana, utc(10, 5, 10))
-    do_log_activity(one, kind="call", actor=ana, outcome="no_answer", occurred_at=utc(10, 5, 12))
-    do_accept(one, actor=ana, at=utc(10, 5, 14))
-    do_log_activity(one, kind="email", actor=ana, outcome="sent", occurred_at=utc(10, 6, 10))
-    do_qualify(one, actor=ana, at=utc(10, 7))
+    give(two, ana, utc(10, 5, 10))
+    give(three, bea, utc(10, 5, 10))
+    call(one, ana, utc(10, 5, 12))
+    do_accept(one, actor=ana, at=sim(utc(10, 5, 14)))
+    call(one, ana, utc(10, 6, 10), kind="email", outcome="sent")
+    call(two, ana, utc(10, 6, 10))
+    do_accept(two, actor=ana, at=sim(utc(10, 6, 12)))
+    call(two, ana, utc(10, 6, 13), kind="note", outcome="")  # not a contact attempt
+    do_qualify(one, actor=ana, at=sim(utc(10, 7)))
+    do_reject(three, reason="not_icp", actor=bea, at=sim(utc(10, 7, 10)))
+    # Deals: Ana wins one with lead 1, Bea loses one of her own.
     deal = do_create_deal(
-        {"name": "One", "amount": "1000", "contacts": [one.pk], "created_at": utc(10, 8)},
+        {"name": "One", "amount": "1000", "contacts": [one.pk], "created_at": sim(utc(10, 8))},
         actor=ana,
     )
-    do_close_deal(deal, won=True, actor=ana, at=utc(10, 20))
-    # Lead 2: Ana, call after 8 working hours (7 on Monday, 1 on Tuesday), accepted after 26 h.
-    two = mql(utc(10, 5))
-    give(two, ana, utc(10, 5, 10))
-    do_log_activity(two, kind="call", actor=ana, outcome="no_answer", occurred_at=utc(10, 6, 10))
-    do_accept(two, actor=ana, at=utc(10, 6, 12))
-    # A note is not a contact attempt.
-    do_log_activity(two, kind="note", actor=ana, occurred_at=utc(10, 6, 13))
-    # Lead 3: Bea, never contacted, rejected after 48 h; Bea also loses a deal of her own.
-    three = mql(utc(10, 5))
-    give(three, bea, utc(10, 5, 10))
-    do_reject(three, reason="not_icp", actor=bea, at=utc(10, 7, 10))
-    other = make_contact("sql", created_at=utc(9, 1))
     lost = do_create_deal(
-        {"name": "Lost", "amount": "500", "contacts": [other.pk], "created_at": utc(10, 9)},
+        {"name": "Lost", "amount": "500", "contacts": [other.pk], "created_at": sim(utc(10, 9))},
         actor=bea,
     )
-    do_close_deal(lost, won=False, actor=bea, reason="budget", at=utc(10, 21))
-    # September (the period before): Bea works a lead after one working hour.
-    four = mql(utc(9, 14))
-    give(four, bea, utc(9, 14, 10))
-    do_log_activity(four, kind="call", actor=bea, outcome="connected", occurred_at=utc(9, 14, 11))
+    do_close_deal(deal, won=True, actor=ana, at=sim(utc(10, 20)))
+    do_close_deal(lost, won=False, actor=bea, reason="budget", at=sim(utc(10, 21)))
+    sim(NOW)
     return team, ana, bea
 
 
@@ -137,6 +153,10 @@ class TestSalesScorecard:
         assert t["decision_hours"] == pytest.approx(26)  # median of 4, 26, 48
         assert (t["win_rate"], t["revenue"]) == (0.5, 1000)
         assert rows[("total", "All reps")].figures["assigned"] == 3
+        # SLA (4 working hours to first touch, 8 to decide): Ana met one of two of each,
+        # Bea's decision came late and her first touch is still open.
+        assert (a["first_touch_met_pct"], a["decision_met_pct"]) == (0.5, 0.5)
+        assert (b["first_touch_met_pct"], b["decision_met_pct"]) == (None, 0.0)
 
     def test_period_over_period(self, sales_floor):
         _team, _ana, bea = sales_floor
