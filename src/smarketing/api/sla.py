@@ -1,8 +1,8 @@
 """The sales side of the SLA over HTTP: per-lead clocks, waivers, remedies and the sweep.
 
 Clocks start when a lead is assigned (see `smarketing.sla.actions`); the sweep marks
-what fell due soon or breached and escalates. The compliance report is served when
-`smarketing.sla.compliance` is installed.
+what fell due soon or breached and escalates. The compliance report comes from
+`smarketing.sla.compliance`.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 from pydantic import BeforeValidator, Field
 
+from smarketing.analytics.periods import Period
 from smarketing.api.auth import ADMIN, READ, WRITE, actor_of, scoped
 from smarketing.api.errors import located
 from smarketing.api.pagination import paginate
@@ -33,6 +34,7 @@ from smarketing.core.choices import Capability
 from smarketing.core.errors import NotAllowed, NotFound
 from smarketing.sla.actions import do_record_remedy, do_waive, sweep
 from smarketing.sla.choices import State
+from smarketing.sla.compliance import run_compliance
 from smarketing.sla.models import SlaClock
 
 router = Router(tags=["sla"])
@@ -214,3 +216,46 @@ def sweep_counts(result) -> dict[str, Any]:
     data = asdict(result)
     data.pop("closed", None)
     return {**data, "total": result.total}
+
+
+class ComplianceRowOut(Schema):
+    key: str
+    label: str
+    clocks: int
+    first_touch_met_pct: float | None = Field(description="Met over met + breached, in %.")
+    attempts_met_pct: float | None
+    decision_met_pct: float | None
+    median_speed_to_lead_hours: float | None = Field(description="Working hours to first touch.")
+    attempts_per_lead: float | None
+    breached: int
+
+
+class ComplianceOut(Schema):
+    period: str
+    start: datetime
+    end: datetime
+    reps: list[ComplianceRowOut]
+    teams: list[ComplianceRowOut]
+    weeks: list[ComplianceRowOut]
+    total: ComplianceRowOut | None
+    mqls_delivered: int
+    mqls_committed: float | None
+    acceptance_rate: float | None = Field(description="Accepted over decided MQLs (0 to 1).")
+    acceptance_committed: float | None
+    decisions: int
+    marketing_met: bool | None
+
+
+class ReportQuery(Schema):
+    period: str = Field(description="A month (2026-10), quarter (2026-Q4), ISO week or range.")
+    team: Id | None = None
+    rep: Id | None = None
+
+
+@router.get("/sla/report", response=responses({200: ComplianceOut}), **scoped(READ))
+def report(request: HttpRequest, query: Query[ReportQuery]):
+    """Compliance of both sides for a period: % met per commitment, median speed to lead and
+    attempts per lead, per rep, team and week; MQLs delivered and acceptance vs committed."""
+    period = Period.parse(query.period, path="query.period")
+    result = run_compliance(period.start_at, period.end_at, team_id=query.team, rep_id=query.rep)
+    return {**asdict(result), "period": str(period), "marketing_met": result.marketing_met}

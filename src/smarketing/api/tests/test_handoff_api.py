@@ -303,3 +303,20 @@ def test_reject_review_row_keeps_source(desk):
     review = LeadReview.objects.get(contact=contact)
     assert (review.decision, review.outcome) == ("rejected", "disqualify")
     assert Contact.objects.get(pk=contact.pk).lifecycle_stage == "disqualified"
+
+
+def test_sla_report_for_the_period(desk, sales_manager):
+    # given two MQLs routed this month, one accepted by its rep
+    _, (first, _), _ = desk
+    contact = mql_for(first)
+    api_of(first).post(f"/contacts/{contact.pk}/accept", {})
+    period = timezone.now().strftime("%Y-%m")
+    # when the manager reads the compliance report
+    response = api_of(sales_manager).get("/sla/report", {"period": period})
+    # then the clocks and the decision are counted
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["total"]["clocks"] == SlaClock.objects.count()
+    assert body["decisions"] == 1 and body["acceptance_rate"] == 1.0
+    assert body["acceptance_committed"] == 0.6
+    assert api_of(sales_manager).get("/sla/report", {"period": "soon"}).status_code == 422

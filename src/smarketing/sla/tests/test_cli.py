@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
+import json
 from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
 
 from smarketing.core.choices import Role
 from smarketing.core.testing import make_contact, make_user
@@ -65,3 +67,18 @@ def test_sweep_counts_and_clocks_listing(clock):
 def test_bad_input(clock):
     assert run("sweep", "--now", "yesterday-ish")[0] == 2
     assert run("clocks", "--rep", "nobody@example.test")[0] == 4
+
+
+def test_report_formats(clock):
+    period = timezone.now().strftime("%Y-%m")
+    code, out, _ = run("report", "--period", period)
+    assert code == 0
+    assert "max@example.test" in out and "total" in out
+    code, out, _ = run("report", "--period", period, "--format", "csv")
+    lines = out.strip().splitlines()
+    assert lines[0].startswith("level,key,label,clocks")
+    assert any(line.startswith("total,all,-,1,") for line in lines)
+    code, out, _ = run("report", "--period", period, "--format", "json", "--team", "inside")
+    assert json.loads(out)["total"]["clocks"] == 1
+    assert run("report", "--period", period, "--team", "Nope")[0] == 4
+    assert run("report", "--period", "someday")[0] == 2

@@ -14,10 +14,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from smarketing.analytics.periods import Period
 from smarketing.core.choices import Capability
 from smarketing.core.errors import DomainError, IllegalTransition, ValidationFailed
 from smarketing.sla.actions import do_record_remedy, do_waive, sweep
 from smarketing.sla.choices import Commitment, State
+from smarketing.sla.compliance import run_compliance
 from smarketing.sla.models import SlaClock, SlaEvent
 from smarketing.web.rendering import error_status, page, render_page
 from smarketing.web.views.handoff import clock_lines
@@ -52,14 +54,10 @@ def board_context() -> dict[str, Any]:
         "last_sweep_event": last,
         "commitments": Commitment.choices,
         "escalated_open": SlaClock.objects.open().filter(escalated_at__isnull=False).count(),
-        "compliance": None,
     }
-    try:
-        from smarketing.sla.compliance import run_compliance
-    except ImportError:
-        return context
-    start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    context["compliance"] = run_compliance(start, now)
+    period = Period.containing(now, "month")
+    context["compliance"] = run_compliance(period.start_at, period.end_at)
+    context["compliance_period"] = period
     return context
 
 

@@ -1,4 +1,4 @@
-"""`smarketing sla …`: the SLA sweep, open clocks and (when installed) the compliance report.
+"""`smarketing sla …`: the SLA sweep, open clocks and the compliance report.
 
 Subcommands (see docs/handoff.md):
   sweep [--now ISO]                       mark due-soon and breached commitments, escalate
@@ -9,7 +9,6 @@ Exit codes:
   0  done
   2  invalid input (bad date, period or format)
   4  not found (no such team or rep)
-  5  refused: the compliance report is not installed
 """
 
 from __future__ import annotations
@@ -30,7 +29,15 @@ from smarketing.handoff.models import Team
 from smarketing.sla.actions import sweep
 from smarketing.sla.models import SlaClock
 
-OK, INVALID, NOT_FOUND, REFUSED = 0, 2, 4, 5
+OK, INVALID, NOT_FOUND = 0, 2, 4
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f} %"
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
 
 
 def _plain(value: Any) -> Any:
@@ -104,11 +111,8 @@ class Command(BaseCommand):
             )
 
     def _report(self, options):
-        try:
-            from smarketing.sla.compliance import run_compliance
-        except ImportError:
-            self._exit(REFUSED, "The SLA compliance report is not installed in this version.")
         from smarketing.analytics.periods import Period
+        from smarketing.sla.compliance import run_compliance
 
         period = Period.parse(options["period"], path="--period")
         team_id = None
@@ -117,22 +121,45 @@ class Command(BaseCommand):
             if team is None:
                 self._exit(NOT_FOUND, f"No team named {options['team']!r}.")
             team_id = team.pk
-        result = _plain(run_compliance(period.start_at, period.end_at, team_id=team_id))
+        result = run_compliance(period.start_at, period.end_at, team_id=team_id)
         if options["format"] == "json":
-            self.stdout.write(json.dumps(result, indent=2, default=str))
+            data = _plain(result)
+            data["marketing_met"] = result.marketing_met
+            self.stdout.write(json.dumps(data, indent=2, default=str))
             return
-        rows = result.get("rows") if isinstance(result, dict) else None
-        rows = rows if isinstance(rows, list) else [result]
+        header, rows = result.to_rows()
         if options["format"] == "csv":
-            keys = sorted({k for r in rows for k in r if not isinstance(r[k], dict | list)})
-            writer = csv.DictWriter(self.stdout, fieldnames=keys, extrasaction="ignore")
-            writer.writeheader()
+            writer = csv.writer(self.stdout)
+            writer.writerow(header)
             writer.writerows(rows)
             return
-        for row in rows:
+        self.stdout.write(
+            f"SLA compliance {period} ({result.start:%Y-%m-%d} to {result.end:%Y-%m-%d})"
+        )
+        self.stdout.write(
+            f"{'level':<6} {'who':<28} {'clocks':>6} {'1st touch':>9} {'attempts':>9} "
+            f"{'decision':>9} {'median h':>9} {'att/lead':>9} {'breached':>8}"
+        )
+        for level, _key, label, clocks, ft, at, dec, median, per, breached in rows:
             self.stdout.write(
-                "  ".join(f"{k}={v}" for k, v in row.items() if not isinstance(v, dict | list))
+                f"{level:<6} {str(label)[:28]:<28} {clocks:>6} {_pct(ft):>9} {_pct(at):>9} "
+                f"{_pct(dec):>9} {_num(median):>9} {_num(per):>9} {breached:>8}"
             )
+        committed = result.mqls_committed
+        self.stdout.write(
+            f"Marketing: {result.mqls_delivered} MQLs delivered"
+            + (f" of {committed:g} committed" if committed is not None else "")
+            + (
+                f"; acceptance {result.acceptance_rate * 100:.1f} %"
+                if result.acceptance_rate is not None
+                else ""
+            )
+            + (
+                f" (committed {result.acceptance_committed * 100:.0f} %)"
+                if result.acceptance_committed is not None
+                else ""
+            )
+        )
 
     def _exit(self, code: int, message: str) -> None:
         if getattr(self, "_called_from_command_line", False):
