@@ -128,19 +128,30 @@ PATHS_BODY = {
                 "properties": {
                     "paths": {
                         "type": "array",
+                        "minItems": 1,
                         "items": {
                             "type": "object",
                             "properties": {
-                                "path": {"type": "array", "items": {"type": "string"}},
-                                "conversions": {"type": "number", "minimum": 0},
-                                "value": {"type": "number", "minimum": 0},
-                                "nulls": {"type": "number", "minimum": 0},
+                                "path": {
+                                    "type": "array",
+                                    "minItems": 1,
+                                    "items": {
+                                        "type": "string",
+                                        "minLength": 1,
+                                        "pattern": "^[^>]*\\S[^>]*$",
+                                    },
+                                },
+                                "conversions": {"type": "number", "minimum": 0, "maximum": 1e15},
+                                "value": {"type": "number", "minimum": 0, "maximum": 1e15},
+                                "nulls": {"type": "number", "minimum": 0, "maximum": 1e15},
                             },
                             "required": ["path"],
+                            "additionalProperties": False,
                         },
                     }
                 },
                 "required": ["paths"],
+                "additionalProperties": False,
             }
         },
     },
@@ -169,7 +180,7 @@ def attribution(request: HttpRequest, query: Query[AttributionQuery]):
 
 @router.post(
     "/attribution/paths",
-    response=responses({200: AttributionOut}, 413),
+    response=responses({200: AttributionOut}),
     openapi_extra={"requestBody": PATHS_BODY, **scoped(READ)["openapi_extra"]},
     auth=scoped(READ)["auth"],
 )
@@ -187,6 +198,14 @@ def attribution_of_paths(request: HttpRequest, query: Query[PathsQuery]):
         if content_type == "application/json":
             body = read_json(request)
             items = body.get("paths") if isinstance(body, dict) else None
+            if isinstance(body, dict) and set(body) - {"paths"}:
+                raise ValidationFailed(
+                    "The body has unknown keys.",
+                    [
+                        FieldProblem(f"body.{k}", "is not a known key")
+                        for k in sorted(set(body) - {"paths"})
+                    ],
+                )
             if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
                 raise ValidationFailed(
                     "The body needs `paths`: a list of objects.",

@@ -24,6 +24,9 @@ HEADER = ("path", "total_conversions", "total_conversion_value", "total_null")
 SEPARATOR = ";"
 CHANNEL_SEPARATOR = ">"
 MAX_REPORTED = 20
+# Larger counts or values are typing mistakes, and their sums would lose all precision.
+MAX_NUMBER = 1e15
+JSON_KEYS = {"path", "conversions", "value", "nulls"}
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,8 @@ def _number(text: str, column: str, line: int, problems: list[RowProblem]) -> fl
         problems.append(RowProblem(line, f"{column} must be a finite number: {text.strip()!r}"))
     elif value < 0:
         problems.append(RowProblem(line, f"{column} may not be negative: {text.strip()}"))
+    elif value > MAX_NUMBER:
+        problems.append(RowProblem(line, f"{column} is too large (at most {MAX_NUMBER:g})"))
     return value
 
 
@@ -144,32 +149,48 @@ def parse_paths(text: str) -> Journeys:
 
 
 def parse_json_paths(items: Sequence[dict]) -> Journeys:
-    """Journeys from `[{"path": ["a", "b"] or "a > b", "conversions": …, "value": …, "nulls": …}]`."""
+    """Journeys from `[{"path": ["a", "b"], "conversions": 1, "value": 10, "nulls": 2}]`.
+
+    Problems are numbered by item, from 1. Counts and value are JSON numbers (0 when left out).
+    """
     problems: list[RowProblem] = []
     paths: list[str] = []
     numbers: list[tuple[float, float, float]] = []
     for number, item in enumerate(items, start=1):
+        unknown = sorted(set(item) - JSON_KEYS)
+        if unknown:
+            problems.append(RowProblem(number, f"unknown keys: {', '.join(map(str, unknown))}"))
+            continue
         raw = item.get("path")
-        channels = (
-            [str(c).strip() for c in raw]
-            if isinstance(raw, list)
-            else [c.strip() for c in str(raw or "").split(CHANNEL_SEPARATOR)]
-        )
-        if not channels or any(not c or CHANNEL_SEPARATOR in c for c in channels):
+        if (
+            not isinstance(raw, list)
+            or not raw
+            or not all(isinstance(c, str) and c.strip() and CHANNEL_SEPARATOR not in c for c in raw)
+        ):
             problems.append(
-                RowProblem(number, "the path needs channel names (no empty one, no '>')")
+                RowProblem(number, "path must be a list of channel names (not empty, without '>')")
             )
             continue
-        figures = tuple(
-            _number(str(item.get(key, 0)), key, number, problems)
-            for key in ("conversions", "value", "nulls")
-        )
-        paths.append(" > ".join(channels))
-        numbers.append(figures)  # type: ignore[arg-type]
+        figures = []
+        for key in ("conversions", "value", "nulls"):
+            value = item.get(key, 0)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                problems.append(RowProblem(number, f"{key} must be a number"))
+                value = 0
+            figures.append(_number(repr(float(value)), key, number, problems))
+        paths.append(" > ".join(c.strip() for c in raw))
+        numbers.append((figures[0], figures[1], figures[2]))
     if problems:
         raise PathsFileError(f"{len(problems)} paths cannot be read.", problems)
     if not paths:
         raise PathsFileError("No paths were given.")
     names, offsets, touches = encode_paths(paths)
-    figures = np.asarray(numbers, dtype=np.float64)
-    return Journeys(names, offsets, touches, figures[:, 0], figures[:, 1], figures[:, 2])
+    figures_array = np.asarray(numbers, dtype=np.float64)
+    return Journeys(
+        names,
+        offsets,
+        touches,
+        figures_array[:, 0],
+        figures_array[:, 1],
+        figures_array[:, 2],
+    )

@@ -212,6 +212,7 @@ def test_paths_file_reader():
         (HEADER + "a;1;2;3\nb;one;2;3\n", "line 3: total_conversions is not a number: 'one'"),
         (HEADER + "a;1;-2;3\n", "line 2: total_conversion_value may not be negative: -2"),
         (HEADER + "a;1;2;nan\n", "line 2: total_null must be a finite number"),
+        (HEADER + "a;1;2e300;0\n", "line 2: total_conversion_value is too large"),
         (HEADER + " ;1;2;3\n", "line 2: the path has no channel"),
         (HEADER + "a >  > b;1;2;3\n", "line 2: the path has an empty channel"),
     ],
@@ -331,7 +332,12 @@ def test_api_paths_as_csv_and_json(db, reader):
 
     response = reader.post(
         "/attribution/paths?model=shapley",
-        {"paths": [{"path": ["a", "b"], "conversions": 1, "value": 10}, {"path": "b", "nulls": 2}]},
+        {
+            "paths": [
+                {"path": ["a", "b"], "conversions": 1, "value": 10},
+                {"path": ["b"], "nulls": 2},
+            ]
+        },
     )
     assert response.status_code == 200, response.content
     shapley = response.json()["models"][0]
@@ -352,6 +358,15 @@ def test_api_paths_errors(db, reader):
     response = reader.post("/attribution/paths", {"paths": [{"path": []}]})
     assert response.status_code == 422
     assert response.json()["error"]["problems"][0]["field"] == "body.paths.0"
+    # A path must be a list of names and counts must be JSON numbers
+    response = reader.post(
+        "/attribution/paths",
+        {"paths": [{"path": ["a"]}, {"path": "a > b"}, {"path": ["c"], "conversions": "1"}]},
+    )
+    assert [(p["field"], p["message"]) for p in response.json()["error"]["problems"]] == [
+        ("body.paths.1", "path must be a list of channel names (not empty, without '>')"),
+        ("body.paths.2", "conversions must be a number"),
+    ]
     response = reader.post("/attribution/paths", {"rows": []})
     assert response.status_code == 422
     response = reader.client.post(
