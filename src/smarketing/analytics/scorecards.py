@@ -230,6 +230,9 @@ class Scorecard:
             "notes": self.notes,
         }
 
+    def to_dict(self) -> dict[str, Any]:
+        return self.as_dict()
+
     def to_rows(self) -> tuple[list[str], list[list[Any]]]:
         """A flat table (CSV): one line per row, each figure then its previous value."""
         header = ["kind", "key", "label", "team"]
