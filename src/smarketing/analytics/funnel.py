@@ -267,7 +267,12 @@ def group_codes(
     """
     if by is None or len(contact_ids) == 0:
         return np.zeros(len(contact_ids), dtype=np.int64), []
-    values = Contact.objects.filter(pk__in=id_query).order_by().values_list("pk", by.path())
+    values = (
+        Contact.objects.filter(pk__in=id_query)
+        .order_by()
+        .annotate(group_key=by.expression())
+        .values_list("pk", "group_key")
+    )
     frame_ = pl.DataFrame(
         {"pk": [v[0] for v in values], "key": by.normalise([v[1] for v in values])},
         schema={"pk": pl.Int64, "key": pl.Utf8},
@@ -331,7 +336,7 @@ def _figures(
 
 def run_funnel(inp: FunnelInput) -> FunnelResult:
     """The funnel for `inp` (see the module docstring for exact definitions)."""
-    inp.segment.check_exists()
+    inp.segment.check_exists(prefix="")
     if inp.view == "cohort":
         return _cohort(inp)
     if inp.view == "period":

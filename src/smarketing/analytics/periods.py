@@ -24,7 +24,8 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -308,8 +309,12 @@ SEGMENT_KEYS = (
     "fit_grade",
 )
 FIT_GRADES = ("A", "B", "C", "D")
-_PROPERTY_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]{0,63}$")
+_PROPERTY_KEY = re.compile(r"^(?!.*__)[A-Za-z0-9_][A-Za-z0-9_\-]{0,63}$")
 NONE_VALUE = "none"
+
+
+def _path(prefix: str, key: str) -> str:
+    return f"{prefix}.{key}" if prefix else key
 
 
 def _ids(values: Sequence[str], path: str, problems: list[FieldProblem]) -> tuple[int | None, ...]:
@@ -405,7 +410,7 @@ class Segment:
             return out
 
         for key in params:
-            path = f"{prefix}.{key}"
+            path = _path(prefix, key)
             if key in SEGMENT_KEYS:
                 values[key] = listed(key)
             elif key.startswith(("properties.", "property:")):
@@ -433,9 +438,9 @@ class Segment:
             original_source=tuple(
                 "" if v.lower() == NONE_VALUE else v for v in values.get("original_source", [])
             ),
-            campaign=_ids(values.get("campaign", []), f"{prefix}.campaign", problems),
-            owner=_ids(values.get("owner", []), f"{prefix}.owner", problems),
-            team=_ids(values.get("team", []), f"{prefix}.team", problems),
+            campaign=_ids(values.get("campaign", []), _path(prefix, "campaign"), problems),
+            owner=_ids(values.get("owner", []), _path(prefix, "owner"), problems),
+            team=_ids(values.get("team", []), _path(prefix, "team"), problems),
             country=tuple("" if v.lower() == NONE_VALUE else v for v in values.get("country", [])),
             fit_grade=tuple(v.upper() for v in values.get("fit_grade", [])),
             properties=tuple(properties),
@@ -469,9 +474,27 @@ class Segment:
             if value not in channels:
                 problems.append(
                     FieldProblem(
-                        f"{prefix}.original_source",
+                        _path(prefix, "original_source"),
                         _("%(v)s is not a channel; use one of %(channels)s or none.")
                         % {"v": value, "channels": ", ".join(Channel.values)},
+                        value,
+                    )
+                )
+        for value in self.country:
+            if len(value) > 64 or not value.isprintable():
+                problems.append(
+                    FieldProblem(
+                        _path(prefix, "country"),
+                        _("A country is at most 64 printable characters."),
+                        value,
+                    )
+                )
+        for key, value in self.properties:
+            if len(value) > 500 or not value.isprintable():
+                problems.append(
+                    FieldProblem(
+                        _path(prefix, f"properties.{key}"),
+                        _("A property value is at most 500 printable characters."),
                         value,
                     )
                 )
@@ -479,7 +502,7 @@ class Segment:
             if value not in FIT_GRADES:
                 problems.append(
                     FieldProblem(
-                        f"{prefix}.fit_grade",
+                        _path(prefix, "fit_grade"),
                         _("%(v)s is not a fit grade; use A, B, C or D.") % {"v": value},
                         value,
                     )
@@ -506,7 +529,7 @@ class Segment:
             for missing in sorted(wanted - found):
                 problems.append(
                     FieldProblem(
-                        f"{prefix}.{key}",
+                        _path(prefix, key),
                         _("There is no %(what)s with id %(id)d.") % {"what": key, "id": missing},
                         missing,
                     )
@@ -535,12 +558,14 @@ class Segment:
             by_key.setdefault(key, []).append(value)
         for key, raw_values in by_key.items():
             any_of = Q()
+            # The lookup is spelled out, so a key named like one ("in", "contains") stays a key.
+            path = f"{prefix}properties__{key}"
             for raw in raw_values:
                 if raw.lower() == NONE_VALUE:
-                    any_of |= Q(**{f"{prefix}properties__{key}__isnull": True})
+                    any_of |= Q(**{f"{path}__isnull": True})
                     continue
                 for value in _property_values(raw):
-                    any_of |= Q(**{f"{prefix}properties__{key}": value})
+                    any_of |= Q(**{f"{path}__exact": value})
             q &= any_of
         return q
 
@@ -615,6 +640,12 @@ class Breakdown:
             "fit_grade": _("Fit grade"),
         }
         return titles.get(self.key) or self.property_name
+
+    def expression(self, prefix: str = ""):
+        """The grouped value as an expression to annotate (custom properties by JSON key)."""
+        if self.key == "property":
+            return KeyTransform(self.property_name, f"{prefix}properties")
+        return F(self.path(prefix))
 
     def path(self, prefix: str = "") -> str:
         """The ORM path of the grouped value, from a contact (or through `prefix`)."""
@@ -739,7 +770,7 @@ class Scope:
         filters = {k: _all(params, k) for k in params if k not in reserved}
         segment = Segment()
         try:
-            segment = Segment.from_params(filters)
+            segment = Segment.from_params(filters, prefix="")
         except ValidationFailed as error:
             problems.extend(error.problems)
         if problems:

@@ -357,7 +357,7 @@ def campaign_costs(period: Period) -> tuple[dict[int, tuple[str, Decimal]], list
 
 
 def run_sources(inp: SourcesInput) -> SourcesResult:
-    inp.segment.check_exists()
+    inp.segment.check_exists(prefix="")
     cohort = _cohort_counts(inp)
     reviews = _reviews(inp)
     amounts, deal_currencies = _deal_amounts(inp)

@@ -352,7 +352,7 @@ def _figure(step: str, days: np.ndarray, hours: np.ndarray) -> StepFigure:
 
 
 def run_velocity(inp: VelocityInput) -> VelocityResult:
-    inp.segment.check_exists()
+    inp.segment.check_exists(prefix="")
     window = inp.trend_range
     moves = stage_moves(inp, window)
     deals = won_deals(inp, window)

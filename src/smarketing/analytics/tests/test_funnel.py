@@ -183,4 +183,24 @@ def test_input_from_params_reports_every_problem():
 def test_unknown_campaign_in_segment_is_refused():
     with pytest.raises(ValidationFailed) as caught:
         run_funnel(FunnelInput(OCTOBER, segment=Segment(campaign=(999_999,))))
-    assert caught.value.problems[0].field == "segment.campaign"
+    assert caught.value.problems[0].field == "campaign"
+
+
+def test_breakdown_and_filter_by_a_custom_property(october):
+    from smarketing.crm.actions import do_define_property, do_update_contact
+    from smarketing.crm.models import Contact
+
+    do_define_property(object_type="contact", name="plan", actor=SYSTEM)
+    do_define_property(object_type="contact", name="seats", type="number", actor=SYSTEM)
+    social = Contact.objects.filter(original_source="social").order_by("pk")
+    for contact, plan, seats in zip(
+        social, ["pro", "free", "pro", "pro"], [5, 1, 5, 5], strict=True
+    ):
+        do_update_contact(contact, {"properties": {"plan": plan, "seats": seats}}, actor=SYSTEM)
+    # c1 pro, c2 free, c6 pro (not in the cohort), c7 pro; email contacts have no plan
+    result = run_funnel(FunnelInput(OCTOBER, by=Breakdown.parse("property:plan")))
+    assert {g.label: counts(g)["mql"] for g in result.groups} == {"pro": 2, "free": 1, "(none)": 2}
+    result = run_funnel(FunnelInput(OCTOBER, by=Breakdown.parse("property:seats")))
+    assert {g.key: counts(g)["mql"] for g in result.groups} == {"5": 2, "1": 1, "": 2}
+    segment = Segment.from_params({"properties.seats": "5"})
+    assert counts(run_funnel(FunnelInput(OCTOBER, segment=segment)).total)["mql"] == 2
