@@ -139,6 +139,11 @@ def _send_all(deliveries: list[Delivery]) -> list[SendResult]:
         return list(pool.map(lambda job: job(), jobs))
 
 
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if not text or text[-1] in ".!?" else f"{text}."
+
+
 def record(
     delivery: Delivery, result: SendResult, *, started_at: datetime, now: datetime | None = None
 ) -> str:
@@ -152,10 +157,10 @@ def record(
         status = DeliveryStatus.DELIVERED
     elif channels.is_permanent(result):
         status = DeliveryStatus.DEAD
-        error = f"{error} Not retried: fix the endpoint, then retry."
+        error = f"{_sentence(error)} Not retried: fix the endpoint, then retry."
     elif number >= limit:
         status = DeliveryStatus.DEAD
-        error = f"{error} Gave up after {number} attempt{'s' if number != 1 else ''}."
+        error = f"{_sentence(error)} Gave up after {number} attempt{'s' if number != 1 else ''}."
     else:
         status = DeliveryStatus.FAILED
         wait = backoff_after(number)

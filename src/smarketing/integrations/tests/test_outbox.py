@@ -147,7 +147,7 @@ def test_dead_letter_after_max_attempts(receiver, settings):
     assert outbox.deliver_due(now=t0 + timedelta(minutes=2)).dead == 1
     delivery = Delivery.objects.get()
     assert delivery.status == DeliveryStatus.DEAD
-    assert delivery.last_error == "HTTP 502 Gave up after 2 attempts."
+    assert delivery.last_error == "HTTP 502. Gave up after 2 attempts."
     # dead letters are never taken again by the worker
     assert outbox.deliver_due(now=t0 + timedelta(days=2)).claimed == 0
 
