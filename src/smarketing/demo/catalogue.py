@@ -606,3 +606,143 @@ EMAIL_SUBJECTS = [
 ]
 MEETING_SUBJECTS = ["Discovery meeting", "Product demo", "Pricing review", "Security review"]
 NOTE_SUBJECTS = ["Account notes", "Buying committee", "Procurement process"]
+
+# --- the sales desk: teams, working calendars, routing, rejections ---------------------
+
+EMEA_COUNTRIES = ["United Kingdom", "Germany", "Spain", "France", "Netherlands"]
+AMERICAS_COUNTRIES = ["United States", "Canada", "Mexico", "Brazil"]
+
+# Spain's national public holidays (and Holy Thursday, kept in every region but two).
+SPANISH_HOLIDAYS = {
+    "2025-01-01": "Año Nuevo",
+    "2025-01-06": "Epifanía del Señor",
+    "2025-04-17": "Jueves Santo",
+    "2025-04-18": "Viernes Santo",
+    "2025-05-01": "Fiesta del Trabajo",
+    "2025-08-15": "Asunción de la Virgen",
+    "2025-10-13": "Fiesta Nacional de España (trasladada)",
+    "2025-12-08": "Inmaculada Concepción",
+    "2025-12-25": "Natividad del Señor",
+    "2026-01-01": "Año Nuevo",
+    "2026-01-06": "Epifanía del Señor",
+    "2026-04-02": "Jueves Santo",
+    "2026-04-03": "Viernes Santo",
+    "2026-05-01": "Fiesta del Trabajo",
+    "2026-08-15": "Asunción de la Virgen",
+    "2026-10-12": "Fiesta Nacional de España",
+    "2026-11-02": "Todos los Santos (trasladada)",
+    "2026-12-07": "Día de la Constitución (trasladada)",
+    "2026-12-08": "Inmaculada Concepción",
+    "2026-12-25": "Natividad del Señor",
+}
+# The US federal holidays the company closes on (observed dates), and the day after Thanksgiving.
+US_HOLIDAYS = {
+    "2025-01-01": "New Year's Day",
+    "2025-01-20": "Martin Luther King Jr. Day",
+    "2025-02-17": "Presidents' Day",
+    "2025-05-26": "Memorial Day",
+    "2025-06-19": "Juneteenth",
+    "2025-07-04": "Independence Day",
+    "2025-09-01": "Labor Day",
+    "2025-11-27": "Thanksgiving Day",
+    "2025-11-28": "Day after Thanksgiving",
+    "2025-12-25": "Christmas Day",
+    "2026-01-01": "New Year's Day",
+    "2026-01-19": "Martin Luther King Jr. Day",
+    "2026-02-16": "Presidents' Day",
+    "2026-05-25": "Memorial Day",
+    "2026-06-19": "Juneteenth",
+    "2026-07-03": "Independence Day (observed)",
+    "2026-09-07": "Labor Day",
+    "2026-11-26": "Thanksgiving Day",
+    "2026-11-27": "Day after Thanksgiving",
+    "2026-12-25": "Christmas Day",
+}
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
+# (key, name, time zone, weekly hours, holidays, countries, rough UTC offset of office hours)
+TEAMS = [
+    (
+        "emea",
+        "Inside sales EMEA",
+        "Europe/Madrid",
+        {
+            **{day: ["09:00-14:00", "15:00-18:00"] for day in WEEKDAYS[:4]},
+            "fri": ["08:00-15:00"],
+        },
+        SPANISH_HOLIDAYS,
+        EMEA_COUNTRIES,
+        1,
+    ),
+    (
+        "americas",
+        "Inside sales Americas",
+        "America/New_York",
+        {day: ["08:30-12:30", "13:00-17:00"] for day in WEEKDAYS},
+        US_HOLIDAYS,
+        AMERICAS_COUNTRIES,
+        -5,
+    ),
+]
+# Per rep (in the order of REPS): team, capacity, and how promptly they call a new MQL
+# (the share of leads touched within a few working hours; the rest wait a day or two).
+REP_DESK = [
+    ("emea", 3, 0.95),
+    ("americas", 2, 0.62),
+    ("emea", 2, 0.9),
+    ("americas", 1, 0.8),
+    ("emea", 1, 0.86),
+    ("americas", 2, 0.72),
+]
+# Who is away when the story ends: (rep index, availability, days since, days until back).
+AWAY = [(4, "out_of_office", 3, 7), (3, "paused", 1, None)]
+# Named territories before the regional round robins: (name, countries, rep indexes).
+TERRITORIES = [
+    ("DACH & Benelux", ["Germany", "Netherlands"], [2]),
+    ("Spanish-speaking markets", ["Spain", "Mexico"], [0, 5]),
+]
+QUEUE_RULE = ("Students, interns and others wait for a manager", {"seniority": ["other"]})
+ACCOUNT_OWNER_RULE = "Account owner first"
+CATCH_ALL_RULE = "Everyone else: round robin"
+QUEUE_PICK_REASONS = ["Picked from the unassigned queue", "Worth a call after all"]
+
+# The rejection reasons installed with the hand-off app: code → (label, outcome).
+REJECTION_REASONS = {
+    "not_icp": ("Not our ideal customer", "disqualify"),
+    "bad_contact_data": ("Bad contact data", "disqualify"),
+    "no_budget_authority": ("No budget or authority", "nurture"),
+    "competitor": ("Competitor", "disqualify"),
+    "student_job_seeker": ("Student or job seeker", "disqualify"),
+    "duplicate": ("Duplicate", "disqualify"),
+    "not_now": ("Not now — nurture", "nurture"),
+}
+REJECTION_WEIGHTS = {
+    "not_now": 30,
+    "no_budget_authority": 28,
+    "not_icp": 13,
+    "bad_contact_data": 7,
+    "competitor": 4,
+    "student_job_seeker": 7,
+    "duplicate": 5,
+}
+# Where leads come from changes why they are turned down.
+REJECTION_BY_SOURCE = {
+    Channel.SOCIAL: {"student_job_seeker": 4.5},
+    Channel.PAID_SEARCH: {"not_icp": 3.0},
+    Channel.DISPLAY: {"bad_contact_data": 2.5, "not_icp": 1.5},
+    Channel.EVENTS: {"competitor": 3.0},
+    Channel.REFERRAL: {"duplicate": 2.5, "not_icp": 0.5},
+    Channel.PARTNER: {"duplicate": 2.0},
+}
+REJECTION_NOTES = {
+    "not_icp": ["Too small for a sales conversation", "Agency, not an end customer"],
+    "bad_contact_data": ["Phone and email both bounce", "Fake name on the form"],
+    "no_budget_authority": ["Not a decision maker", "No budget this year"],
+    "competitor": ["Works for a competitor", "Vendor pitching us"],
+    "student_job_seeker": ["Student researching a thesis", "Looking for a job, not a product"],
+    "duplicate": ["Already talking to a colleague", "Duplicate of a customer contact"],
+    "not_now": [
+        "Bad timing: revisit next quarter",
+        "Already evaluated us last year",
+        "No response after five attempts",
+    ],
+}

@@ -20,8 +20,15 @@ def in_office(moment: datetime) -> bool:
     return moment.weekday() < 5 and OFFICE_START <= moment.hour < OFFICE_END
 
 
-def next_office_time(moment: datetime, rng: random.Random) -> datetime:
-    """`moment` itself during office hours, else a little after the next office opening."""
+def next_office_time(
+    moment: datetime, rng: random.Random, offset: timedelta = timedelta(0)
+) -> datetime:
+    """`moment` itself during office hours, else a little after the next office opening.
+
+    `offset` is how far the office's clock is ahead of UTC (a rep in New York: -5 hours).
+    """
+    if offset:
+        return next_office_time(moment + offset, rng) - offset
     if in_office(moment):
         return moment
     day = moment.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -34,10 +41,16 @@ def next_office_time(moment: datetime, rng: random.Random) -> datetime:
     return opening + timedelta(hours=OFFICE_START, minutes=rng.uniform(0, 90))
 
 
-def office_after(moment: datetime, low: timedelta, high: timedelta, rng: random.Random) -> datetime:
+def office_after(
+    moment: datetime,
+    low: timedelta,
+    high: timedelta,
+    rng: random.Random,
+    offset: timedelta = timedelta(0),
+) -> datetime:
     """A working moment some time (between `low` and `high`) after `moment`."""
     delay = low + (high - low) * rng.random()
-    return next_office_time(moment + delay, rng)
+    return next_office_time(moment + delay, rng, offset)
 
 
 def moment_on(day: datetime, rng: random.Random) -> datetime:

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from smarketing.core.actions import do_create_user
@@ -26,7 +27,7 @@ from smarketing.core.choices import Role
 from smarketing.core.errors import Conflict, fail
 from smarketing.core.models import AuditEntry, User
 from smarketing.crm.actions import clean_campaign_fields, do_define_property
-from smarketing.crm.choices import ObjectType, PropertyType
+from smarketing.crm.choices import CONTACT_ATTEMPT_KINDS, ActivityKind, ObjectType, PropertyType
 from smarketing.crm.models import (
     Activity,
     Campaign,
@@ -41,12 +42,23 @@ from smarketing.crm.models import (
 )
 from smarketing.crm.properties import clean_properties
 from smarketing.definitions.actions import install_defaults
-from smarketing.definitions.selectors import rule_set_in_force
+from smarketing.definitions.selectors import active_version, rule_set_in_force
 from smarketing.demo import catalogue as cat
 from smarketing.demo.bulk import RowInserter
+from smarketing.demo.clocks import CLOCK_WEEKS, ClockInput, settle_clocks
+from smarketing.demo.desk import SalesDesk, rule_names
 from smarketing.demo.stories import WINDOW_DAYS, ContactStory, StoryTeller
+from smarketing.handoff.models import (
+    Assignment,
+    LeadReview,
+    RejectionReason,
+    RoutingRule,
+    Team,
+)
 from smarketing.scoring.bulk import rescore_all
 from smarketing.scoring.models import ContactScore, ScoreSnapshot
+from smarketing.sla.models import SlaClock, SlaEvent
+from smarketing.sla.terms import SalesTerms
 
 T = TypeVar("T")
 COMPANY_COLUMNS = [
@@ -126,6 +138,70 @@ ACTIVITY_COLUMNS = [
     "external_id",
     "created_at",
 ]
+ASSIGNMENT_COLUMNS = [
+    "id",
+    "contact",
+    "rep",
+    "previous_rep",
+    "team",
+    "rule",
+    "rule_name",
+    "method",
+    "reason",
+    "assigned_at",
+    "actor",
+    "current",
+]
+REVIEW_COLUMNS = [
+    "contact",
+    "assignment",
+    "rep",
+    "decision",
+    "reason",
+    "note",
+    "outcome",
+    "decided_at",
+    "original_source",
+    "campaign",
+    "mql_at",
+]
+CLOCK_FIELDS = [
+    "started_at",
+    "first_touch_due_at",
+    "first_touch_soon_at",
+    "first_touch_state",
+    "first_touch_at",
+    "attempts_required",
+    "attempts_made",
+    "attempts_due_at",
+    "attempts_soon_at",
+    "attempts_state",
+    "attempts_done_at",
+    "decision_due_at",
+    "decision_soon_at",
+    "decision_state",
+    "decided_at",
+    "speed_to_lead_seconds",
+    "escalate_at",
+    "escalated_at",
+    "is_open",
+    "closed_at",
+    "close_reason",
+]
+CLOCK_COLUMNS = [
+    "id",
+    "contact",
+    "assignment",
+    "rep",
+    "team",
+    "terms",
+    "agreement",
+    "pilot_name",
+    "calendar",
+    "reassign_on_breach",
+    *CLOCK_FIELDS,
+]
+TOUCH_KINDS = {*CONTACT_ATTEMPT_KINDS, ActivityKind.MEETING}
 MAX_CONTACTS = 5_000_000
 
 # The custom properties the demo company uses, defined through the property registry.
@@ -235,6 +311,8 @@ def generate(
         )
     if User.objects.filter(email__in=[p[0] for p in people]).exists():
         raise Conflict("The demo users exist already; reset the demo data first.")
+    if Team.objects.filter(name__in=[t[1] for t in cat.TEAMS]).exists():
+        raise Conflict("The demo sales teams exist already; reset the demo data first.")
 
     with transaction.atomic():
         users = _create_users(people, now)
@@ -243,10 +321,13 @@ def generate(
             email.split("@")[0]: user.pk for (email, *_), user in zip(people, users, strict=True)
         }
         definitions = _define_properties()
-        teller = StoryTeller(seed=seed, now=now, contacts=contacts, reps=rep_keys)
+        desk = SalesDesk.plan(rep_keys, now)
+        installed = desk.install(user_ids, manager_key="sales.manager")
+        teller = StoryTeller(seed=seed, now=now, contacts=contacts, reps=rep_keys, desk=desk)
         # The starting playbook was in force for the whole history (so past scores can be replayed).
         install_defaults(now=teller.start - timedelta(days=120))
         writer = _Writer(teller, user_ids, definitions)
+        writer.prepare_handoff(installed)
         writer.write_campaigns()
         writer.write_companies(chunk_size)
         for chunk in _chunks(range(contacts), chunk_size):
@@ -335,6 +416,35 @@ class _Writer:
         self.deal_changes = RowInserter(
             DealStageChange, ["deal", "from_stage", "to_stage", "amount", *history]
         )
+        self.assignments = RowInserter(Assignment, ASSIGNMENT_COLUMNS)
+        self.reviews = RowInserter(LeadReview, REVIEW_COLUMNS)
+        self.clocks = RowInserter(SlaClock, CLOCK_COLUMNS)
+        self.sla_events = RowInserter(
+            SlaEvent, ["clock", "kind", "commitment", "at", "actor", "rule", "note"]
+        )
+        self.clocks_since = teller.now - timedelta(weeks=CLOCK_WEEKS)
+
+    def prepare_handoff(self, installed: dict[str, Any]) -> None:
+        """Ids of the desk just installed, and the SLA terms the clocks run on."""
+        desk = self.teller.desk
+        self.team_ids = {key: team.pk for key, team in installed["teams"].items()}
+        self.rep_team = {key: self.team_ids[rep.team] for key, rep in desk.reps.items()}
+        self.rule_ids = {name: rule.pk for name, rule in installed["rules"].items()}
+        self.reason_ids = dict(
+            RejectionReason.objects.filter(active=True).values_list("code", "pk")
+        )
+        missing = sorted(set(cat.REJECTION_REASONS) - set(self.reason_ids))
+        if missing:
+            raise fail("The demo needs the standard rejection reasons.", reasons=", ".join(missing))
+        self.calendars = {key: team.working for key, team in desk.teams.items()}
+        self.calendar_specs = {key: team.calendar for key, team in desk.teams.items()}
+        manager = f"sales.manager@{cat.DEMO_DOMAIN}"
+        self.escalation_notes = {key: f"to {manager}" for key in desk.teams}
+        self.sla = active_version("sla")
+        body = (self.sla.body or {}) if self.sla else {}
+        # The demo's SLA applies to everyone on the standard terms (no scope, no pilot).
+        self.terms = SalesTerms.of(body.get("sales") or {}) if self.sla else None
+        self.sla_label = self.sla.label if self.sla else ""
 
     def _count(self, name: str, n: int) -> None:
         self.counts[name] = self.counts.get(name, 0) + n
@@ -501,6 +611,8 @@ class _Writer:
                     (did, m.before, m.after, plan.amount, m.at, user(m.actor), m.rule, m.reason)
                     for m in plan.changes
                 )
+        assignments, reviews, clock_inputs = self._handoff(stories, contact_ids)
+        clocks, sla_events = self._clocks(clock_inputs)
         # Parents before children, so foreign keys hold on every database.
         self._count("contacts", self.contacts.insert(contacts))
         self._count("deals", self.deals.insert(deals))
@@ -510,6 +622,117 @@ class _Writer:
         self._count("activities", self.activities.insert(activities))
         self.deal_contacts.insert(deal_contacts)
         self._count("deal_stage_changes", self.deal_changes.insert(deal_changes))
+        self._count("assignments", self.assignments.insert(assignments))
+        self._count("lead_reviews", self.reviews.insert(reviews))
+        self._count("sla_clocks", self.clocks.insert(clocks))
+        self._count("sla_events", self.sla_events.insert(sla_events))
+
+    def _handoff(
+        self, stories: list[ContactStory], contact_ids: list[int]
+    ) -> tuple[list[tuple], list[tuple], list[ClockInput]]:
+        """Assignment and LeadReview rows, and the assignments whose SLA clocks to settle."""
+        user, campaign_ids = self._user, self.campaign_ids
+        ids = iter(self.assignments.reserve_ids(sum(len(s.routings) for s in stories)))
+        assignments: list[tuple] = []
+        reviews: list[tuple] = []
+        inputs: list[ClockInput] = []
+        for s, cid in zip(stories, contact_ids, strict=True):
+            routed: list[tuple[datetime, int]] = []
+            last = len(s.routings) - 1
+            for i, r in enumerate(s.routings):
+                aid = next(ids)
+                routed.append((r.at, aid))
+                previous = s.routings[i - 1].rep if i else r.previous
+                assignments.append(
+                    (
+                        aid,
+                        cid,
+                        user(r.rep),
+                        user(previous),
+                        self.rep_team[r.rep] if r.rep else None,
+                        self.rule_ids.get(r.rule),
+                        r.rule,
+                        r.method,
+                        r.reason[:500],
+                        r.at,
+                        user(r.actor),
+                        i == last,
+                    )
+                )
+                if r.clocked and r.rep and r.at >= self.clocks_since and self.terms:
+                    after = s.routings[i + 1] if i < last else None
+                    review = next(((v.at, v.decision) for v in s.reviews if v.at >= r.at), None)
+                    inputs.append(
+                        ClockInput(
+                            (cid, aid, r.rep),
+                            self.teller.desk.reps[r.rep].team,
+                            r.at,
+                            [
+                                a.occurred_at
+                                for a in s.activities
+                                if a.kind in TOUCH_KINDS and a.occurred_at >= r.at
+                            ],
+                            review,
+                            (after.at, after.method) if after else None,
+                        )
+                    )
+            campaign = campaign_ids[s.first_campaign] if s.first_campaign is not None else None
+            for v in s.reviews:
+                assignment = next((aid for at, aid in reversed(routed) if at <= v.at), None)
+                reviews.append(
+                    (
+                        cid,
+                        assignment,
+                        user(v.rep),
+                        v.decision,
+                        self.reason_ids[v.reason] if v.reason else None,
+                        v.note,
+                        v.outcome,
+                        v.at,
+                        s.original_source,
+                        campaign,
+                        v.mql_at,
+                    )
+                )
+        return assignments, reviews, inputs
+
+    def _clocks(self, inputs: list[ClockInput]) -> tuple[list[tuple], list[tuple]]:
+        if not inputs:
+            return [], []
+        outcomes = settle_clocks(
+            inputs, self.calendars, self.terms, self.teller.now, self.escalation_notes
+        )
+        ids = self.clocks.reserve_ids(len(inputs))
+        clocks, events = [], []
+        for clock_id, item, outcome in zip(ids, inputs, outcomes, strict=True):
+            cid, aid, rep = item.key
+            values = outcome.values
+            clocks.append(
+                (
+                    clock_id,
+                    cid,
+                    aid,
+                    self._user(rep),
+                    self.rep_team[rep],
+                    self.sla.pk,
+                    "standard",
+                    "",
+                    self.calendar_specs[item.team],
+                    self.terms.reassign_on_breach,
+                    *(values[name] for name in CLOCK_FIELDS),
+                )
+            )
+            by = {
+                "routing": (None, "routing"),
+                "sweep": (None, "sla sweep"),
+                "rep": (self._user(rep), "web"),
+            }
+            for kind, commitment, at, note, source in outcome.events:
+                if kind == "started":
+                    note = f"{self.sla_label} (standard)"
+                actor, rule = by[source]
+                events.append((clock_id, kind, commitment, at, actor, rule, note[:500]))
+        return clocks, events
 
 
 def reset() -> dict[str, int]:
@@ -521,6 +744,10 @@ def reset() -> dict[str, int]:
     with transaction.atomic():
         # Children first, so each delete is one plain statement rather than a cascade walk.
         for model in (
+            SlaEvent,
+            SlaClock,
+            LeadReview,
+            Assignment,
             ScoreSnapshot,
             ContactScore,
             Touch,
@@ -536,6 +763,18 @@ def reset() -> dict[str, int]:
         ):
             _, per_model = model.objects.all().delete()
             deleted[model._meta.verbose_name_plural] = per_model.get(model._meta.label, 0)
+        demo_teams = Team.objects.filter(name__in=[t[1] for t in cat.TEAMS])
+        _, per_model = (
+            RoutingRule.objects.filter(
+                Q(team__in=demo_teams)
+                | Q(reps__email__endswith=f"@{cat.DEMO_DOMAIN}")
+                | Q(name__in=rule_names())
+            )
+            .distinct()
+            .delete()
+        )
+        deleted["routing rules"] = per_model.get(RoutingRule._meta.label, 0)
+        deleted["teams"], _ = demo_teams.delete()
         count, _ = User.objects.filter(email__endswith=f"@{cat.DEMO_DOMAIN}").delete()
         deleted["demo users (and their tokens)"] = count
         AuditEntry.objects.create(

@@ -33,11 +33,14 @@ from smarketing.crm.choices import (
     Direction,
     LeadStatus,
     Outcome,
+    Seniority,
     Stage,
     TouchType,
 )
 from smarketing.demo import catalogue as cat
 from smarketing.demo.clock import browsing_moment, moment_on, next_office_time, office_after
+from smarketing.demo.desk import Routing, SalesDesk
+from smarketing.handoff.choices import Decision, Method
 
 WINDOW_DAYS = 182
 HOUR = timedelta(hours=1)
@@ -179,6 +182,34 @@ class ActivityPlan:
 
 
 @dataclass(slots=True)
+class RoutingPlan:
+    """An assignment: routing a new MQL (or a manager's hand-over), with its rule."""
+
+    at: datetime
+    rep: str | None
+    previous: str | None
+    method: str
+    rule: str
+    reason: str
+    actor: str | None = None
+    # Whether an SLA clock starts: every assignment of an MQL to a rep.
+    clocked: bool = True
+
+
+@dataclass(slots=True)
+class ReviewPlan:
+    """A rep's decision on an MQL: accepted, or rejected with a reason code."""
+
+    at: datetime
+    rep: str
+    decision: str
+    reason: str
+    note: str
+    outcome: str
+    mql_at: datetime
+
+
+@dataclass(slots=True)
 class DealPlan:
     name: str
     amount: Decimal
@@ -216,6 +247,24 @@ class ContactStory:
     touches: list[TouchPlan] = field(default_factory=list)
     activities: list[ActivityPlan] = field(default_factory=list)
     deals: list[DealPlan] = field(default_factory=list)
+    routings: list[RoutingPlan] = field(default_factory=list)
+    reviews: list[ReviewPlan] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FreshLead:
+    """An MQL assigned a little before "now" (its clock still running), or queued."""
+
+    rep: str | None
+    working_hours_ago: float
+    touched_after_hours: float | None = None
+
+
+# Open MQLs planted at the start of the demo so the queue and the SLA board have work
+# right away: the first rep gets one of each kind, the others an on-track and a late one.
+FIRST_REP_FRESH = [(1.0, None), (3.4, None), (7.5, None), (11.0, 0.7)]
+OTHER_REP_FRESH = [(2.0, None), (9.0, None)]
+QUEUED_FRESH = [1.5, 5.0, 9.5, 20.0]
 
 
 class _StoryEnded(Exception):
@@ -228,11 +277,21 @@ class _StoryEnded(Exception):
 class StoryTeller:
     """Plans the demo company from a seed; the same seed and "now" give the same company."""
 
-    def __init__(self, *, seed: int, now: datetime, contacts: int, reps: list[str]):
+    def __init__(
+        self,
+        *,
+        seed: int,
+        now: datetime,
+        contacts: int,
+        reps: list[str],
+        desk: SalesDesk | None = None,
+    ):
         self.rng = random.Random(seed)
         self.now = now
         self.start = now - timedelta(days=WINDOW_DAYS)
         self.reps = reps
+        self.desk = desk or SalesDesk.plan(reps, now)
+        self.fresh = self._plan_fresh()[:contacts]
         self.rep_weights = [(1.2, 1.0, 0.9, 1.1, 0.8, 0.7)[i % 6] for i in range(len(reps))]
         self.contacts = contacts
         self.campaigns = self._plan_campaigns()
@@ -326,6 +385,16 @@ class StoryTeller:
             )
         return plans
 
+    def _plan_fresh(self) -> list[FreshLead]:
+        plans = []
+        for n, rep in enumerate(self.desk.reps.values()):
+            if not rep.can_take(self.now):
+                continue
+            for hours, touched in FIRST_REP_FRESH if n == 0 else OTHER_REP_FRESH:
+                plans.append(FreshLead(rep.key, hours, touched))
+        plans += [FreshLead(None, hours) for hours in QUEUED_FRESH]
+        return plans
+
     def campaign_for(self, channel: str, moment: datetime, chance: float = 1.0) -> int | None:
         """A campaign of `channel` running at `moment`, if there is one (and the dice agree)."""
         day = moment.date()
@@ -336,17 +405,20 @@ class StoryTeller:
 
     # -- people --
 
-    def _person(self, index: int) -> ContactStory:
+    def _person(
+        self, index: int, company_index: int | None = None, seniority: str | None = None
+    ) -> ContactStory:
         rng = self.rng
         # A few large accounts hold many contacts; most companies hold a handful.
-        company_index = int(len(self.companies) * rng.random() ** 1.5)
+        if company_index is None:
+            company_index = int(len(self.companies) * rng.random() ** 1.5)
         company = self.companies[company_index]
         country, language = company.country, company.language
         if rng.random() < 0.08:
             country, _, language = rng.choice(cat.COUNTRIES)
         first = rng.choice(cat.FIRST_NAMES[language])
         last = rng.choice(cat.LAST_NAMES[language])
-        seniority = rng.choices(*self._seniorities)[0]
+        seniority = seniority or rng.choices(*self._seniorities)[0]
         titles, _ = cat.TITLES[seniority]
         if rng.random() < 0.07:
             email = f"{ascii_slug(first)}{ascii_slug(last)}.{index}@{rng.choice(cat.FREE_MAIL)}"
@@ -398,10 +470,61 @@ class StoryTeller:
     # -- the story --
 
     def tell(self, index: int) -> ContactStory:
+        if index < len(self.fresh):
+            return self._tell_fresh(index, self.fresh[index])
         story = self._person(index)
         teller = _Telling(self, story)
         with contextlib.suppress(_StoryEnded):
             teller.run()
+        teller.finish()
+        return story
+
+    def _tell_fresh(self, index: int, plan: FreshLead) -> ContactStory:
+        """A lead that became MQL `working_hours_ago` (on its rep's calendar) and waits."""
+        rng, desk = self.rng, self.desk
+        if plan.rep is None:
+            routing = Routing(
+                None, Method.QUEUE, cat.QUEUE_RULE[0], f"rule “{cat.QUEUE_RULE[0]}” queues it"
+            )
+            team = next(iter(desk.teams.values()))
+            countries = team.countries
+        else:
+            rule = next(
+                r
+                for r in desk.rules
+                if r.conditions.get("country") and plan.rep in {p.key for p in desk.pool(r)}
+            )
+            routing = Routing(
+                plan.rep,
+                Method.TERRITORY,
+                rule.name,
+                f"{rule.name}: round robin weighted by capacity ({desk.reps[plan.rep].capacity})",
+            )
+            team = desk.team_of(plan.rep)
+            countries = rule.conditions["country"]
+        unowned = (
+            [i for i, c in enumerate(self.companies) if c.owner is None and c.country in countries]
+            or [i for i, c in enumerate(self.companies) if c.owner is None]
+            or [0]
+        )
+        company = rng.choice(unowned)
+        seniority = Seniority.OTHER if plan.rep is None else rng.choice(_FRESH_SENIORITIES)
+        story = self._person(index, company, seniority)
+        if plan.rep is None:
+            story.job_title = rng.choice(["Student", "Intern"])
+        story.country = self.companies[company].country
+        calendar = team.working
+        mql_at = calendar.subtract(self.now, timedelta(hours=plan.working_hours_ago))
+        mql_at -= timedelta(seconds=rng.randint(0, 300))
+        story.created_at = mql_at - timedelta(days=rng.uniform(2, 25))
+        teller = _Telling(self, story)
+        with contextlib.suppress(_StoryEnded):
+            teller.arrive(force_lead=True)
+            teller.become_mql(mql_at)
+            teller.route(routing, mql_at)
+            if plan.touched_after_hours is not None:
+                touched = calendar.add(mql_at, timedelta(hours=plan.touched_after_hours))
+                teller.attempt(teller._check(touched), ActivityKind.CALL)
         teller.finish()
         return story
 
@@ -557,29 +680,16 @@ class _Telling:
         return self._check(at)
 
     def after(self, moment: datetime, low: timedelta, high: timedelta) -> datetime:
-        return self._check(office_after(moment, low, high, self.rng))
+        """A moment in the office hours of the contact's owner (their team's time zone)."""
+        offset = self.t.desk.offset_of(self.story.owner)
+        return self._check(office_after(moment, low, high, self.rng, offset))
 
     # -- the plot --
 
     def run(self) -> None:
         rng, story, t = self.rng, self.story, self.t
         created = story.created_at
-        source = rng.choices(*t._sources)[0]
-        passive, converting = FIRST_TOUCH[source]
-        converts_now = source == Channel.EVENTS or rng.random() < 0.5
-        kind = rng.choice(converting) if converts_now else passive
-        campaign = t.campaign_for(
-            source, created, 0.55 if source in (Channel.DIRECT, Channel.ORGANIC_SEARCH) else 0.9
-        )
-        first = self.touch(kind, created, channel=source, campaign=campaign)
-        first.created_contact = True
-        story.original_source = first.channel
-        story.first_campaign = first.campaign
-        story.source_detail = (first.url or first.asset)[:200]
-        story.properties["newsletter_opt_in"] = source == Channel.EMAIL or rng.random() < 0.4
-        stage = Stage.LEAD if kind in _CONVERTING else Stage.SUBSCRIBER
-        self.move(stage, created, actor=None, rule="api:touch", reason=f"first touch: {kind}")
-
+        stage = self.arrive()
         if stage == Stage.SUBSCRIBER:
             if rng.random() >= 0.55:
                 return
@@ -614,6 +724,27 @@ class _Telling:
                 return
         return
 
+    def arrive(self, *, force_lead: bool = False) -> str:
+        """The first touch creates the contact, as a subscriber or (converting) a lead."""
+        rng, story, t = self.rng, self.story, self.t
+        created = story.created_at
+        source = rng.choices(*t._sources)[0]
+        passive, converting = FIRST_TOUCH[source]
+        converts_now = force_lead or source == Channel.EVENTS or rng.random() < 0.5
+        kind = rng.choice(converting) if converts_now else passive
+        campaign = t.campaign_for(
+            source, created, 0.55 if source in (Channel.DIRECT, Channel.ORGANIC_SEARCH) else 0.9
+        )
+        first = self.touch(kind, created, channel=source, campaign=campaign)
+        first.created_contact = True
+        story.original_source = first.channel
+        story.first_campaign = first.campaign
+        story.source_detail = (first.url or first.asset)[:200]
+        story.properties["newsletter_opt_in"] = source == Channel.EMAIL or rng.random() < 0.4
+        stage = Stage.LEAD if kind in _CONVERTING else Stage.SUBSCRIBER
+        self.move(stage, created, actor=None, rule="api:touch", reason=f"first touch: {kind}")
+        return stage
+
     def nurture(self, cycle: int) -> bool:
         """A lead warms up to MQL (True), or is disqualified by marketing or stays cold (False)."""
         rng = self.rng
@@ -621,24 +752,7 @@ class _Telling:
         roll = rng.random()
         if roll < chance:
             at = self.later(self.clock, mean_days=14)
-            self.burst(at, converted=True)
-            trigger = rng.choice(
-                [TouchType.DEMO_REQUEST, TouchType.CONTENT_DOWNLOAD, TouchType.PAGE_VIEW]
-            )
-            channel = Channel.DIRECT if trigger != TouchType.CONTENT_DOWNLOAD else Channel.EMAIL
-            touch = self.touch(
-                trigger, at, channel=channel, campaign=self.t.campaign_for(channel, at, 0.6)
-            )
-            if trigger == TouchType.PAGE_VIEW:
-                touch.url = f"{cat.WEBSITE}/pricing"
-            score = rng.randint(60, 95)
-            self.move(
-                Stage.MQL,
-                at + timedelta(seconds=rng.randint(1, 120)),
-                actor=None,
-                rule="scoring",
-                reason=f"{cat.MQL_REASON} ({score} ≥ 60)",
-            )
+            self.become_mql(at + timedelta(seconds=rng.randint(1, 120)))
             return True
         if cycle == 0 and roll < chance + 0.06 + 0.1 * (1 - self.fit):
             at = self.after(self.clock, 2 * HOUR, 20 * DAY)
@@ -651,29 +765,92 @@ class _Telling:
             )
         return False
 
+    def become_mql(self, mql_at: datetime) -> None:
+        """The visits and the hot touch that make the score cross the MQL threshold."""
+        rng = self.rng
+        at = mql_at - timedelta(seconds=rng.randint(1, 120))
+        self.burst(at, converted=True)
+        trigger = rng.choice(
+            [TouchType.DEMO_REQUEST, TouchType.CONTENT_DOWNLOAD, TouchType.PAGE_VIEW]
+        )
+        channel = Channel.DIRECT if trigger != TouchType.CONTENT_DOWNLOAD else Channel.EMAIL
+        touch = self.touch(
+            trigger, at, channel=channel, campaign=self.t.campaign_for(channel, at, 0.6)
+        )
+        if trigger == TouchType.PAGE_VIEW:
+            touch.url = f"{cat.WEBSITE}/pricing"
+        score = rng.randint(60, 95)
+        self.move(
+            Stage.MQL, mql_at, actor=None, rule="scoring", reason=f"{cat.MQL_REASON} ({score} ≥ 60)"
+        )
+
+    def route(self, routing: Routing, at: datetime) -> None:
+        """Record the assignment routing made when the contact became MQL (same instant)."""
+        story = self.story
+        story.routings.append(
+            RoutingPlan(at, routing.rep, story.owner, routing.method, routing.rule, routing.reason)
+        )
+        if routing.rep is not None and routing.rep != story.owner:
+            self.assign(
+                routing.rep,
+                at,
+                actor=None,
+                rule=f"routing: {routing.rule or routing.method}",
+                reason=routing.reason,
+            )
+
+    def hand_over(self, rep: str, at: datetime, reason: str, *, clocked: bool) -> None:
+        """The sales manager gives the lead to `rep` by hand (from the queue, or a rebalance)."""
+        story = self.story
+        self._check(at)
+        story.routings.append(
+            RoutingPlan(at, rep, story.owner, Method.MANUAL, "", reason, "sales.manager", clocked)
+        )
+        self.assign(rep, at, actor="sales.manager", rule="web", reason=reason)
+
     def work_mql(self) -> str:
         """Route the MQL, reach out within hours, then accept, reject or disqualify."""
         rng, story, t = self.rng, self.story, self.t
         mql_at = story.lifecycle_changed_at
         assert mql_at is not None
-        routed_at = mql_at + timedelta(minutes=rng.uniform(1, 15))
-        if story.owner is None:
-            account_owner = t.companies[story.company].owner
-            if account_owner:
-                self.assign(
-                    account_owner,
-                    routed_at,
-                    actor=None,
-                    rule="routing:account_owner",
-                    reason="account owner",
+        # Routing happens in the same transaction as the MQL transition.
+        routing = t.desk.route(
+            country=story.country,
+            seniority=story.seniority,
+            owner=story.owner,
+            account_owner=t.companies[story.company].owner,
+            at=mql_at,
+            rng=rng,
+        )
+        self.route(routing, mql_at)
+        routed_at = mql_at
+        if routing.rep is None:
+            # Queued: the sales manager picks someone within the working day, or lets it go.
+            picked = self.after(mql_at, 30 * MINUTE, 20 * HOUR)
+            if rng.random() < 0.25:
+                # The manager rejects it from the queue, as `do_reject` would.
+                code = "student_job_seeker"
+                label, outcome = cat.REJECTION_REASONS[code]
+                note = rng.choice(cat.REJECTION_NOTES[code])
+                self.move(
+                    Stage.DISQUALIFIED,
+                    picked,
+                    actor="sales.manager",
+                    rule="web",
+                    reason=f"rejected: {label} — {note}",
                 )
-            else:
-                rep = rng.choices(t.reps, t.rep_weights)[0]
-                self.assign(
-                    rep, routed_at, actor=None, rule="routing:round_robin", reason="round robin"
+                story.reviews.append(
+                    ReviewPlan(
+                        picked, "sales.manager", Decision.REJECTED, code, note, outcome, mql_at
+                    )
                 )
+                return "disqualified"
+            available = [r for r in t.desk.reps.values() if r.can_take(picked)]
+            rep = rng.choices(available, [r.capacity for r in available])[0]
+            self.hand_over(rep.key, picked, rng.choice(cat.QUEUE_PICK_REASONS), clocked=True)
+            routed_at = picked
         # Most reps call or email within a few working hours; some let it slip for a day or two.
-        if rng.random() < 0.88:
+        if rng.random() < t.desk.reps[self.owner()].promptness:
             last = self.attempt(
                 self.after(routed_at, 5 * MINUTE, 3 * HOUR), rng.choice(["call", "call", "email"])
             )
@@ -686,16 +863,33 @@ class _Telling:
             last = self.attempt(self.after(last, 3 * HOUR, 40 * HOUR))
             connected = story.activities[-1].outcome in (Outcome.CONNECTED, Outcome.REPLIED)
         decided = self.after(last, 20 * MINUTE, 20 * HOUR)
-        roll = rng.random()
         accept = 0.45 + 0.4 * self.fit
-        if roll < accept:
-            self.owner_moves(Stage.SAL, decided, rng.choice(cat.ACCEPT_REASONS))
+        if rng.random() < accept:
+            note = rng.choice(cat.ACCEPT_REASONS)
+            self.owner_moves(Stage.SAL, decided, note)
+            story.reviews.append(
+                ReviewPlan(decided, self.owner(), Decision.ACCEPTED, "", note, "", mql_at)
+            )
             return "accepted"
-        if roll < accept + (1 - accept) * 0.7:
-            self.owner_moves(Stage.LEAD, decided, rng.choice(cat.REJECT_REASONS))
-            return "recycled"
-        self.owner_moves(Stage.DISQUALIFIED, decided, rng.choice(cat.SALES_DISQUALIFY_REASONS))
-        return "disqualified"
+        code = self._rejection_reason()
+        label, outcome = cat.REJECTION_REASONS[code]
+        note = rng.choice(cat.REJECTION_NOTES[code])
+        target = Stage.LEAD if outcome == "nurture" else Stage.DISQUALIFIED
+        # What `do_reject` writes on the transition.
+        self.owner_moves(target, decided, f"rejected: {label} — {note}")
+        story.reviews.append(
+            ReviewPlan(decided, self.owner(), Decision.REJECTED, code, note, outcome, mql_at)
+        )
+        return "recycled" if target == Stage.LEAD else "disqualified"
+
+    def _rejection_reason(self) -> str:
+        """A reason code, more often a student from social, not-ICP from paid search, ..."""
+        boost = cat.REJECTION_BY_SOURCE.get(self.story.original_source, {})
+        codes = list(cat.REJECTION_WEIGHTS)
+        weights = [cat.REJECTION_WEIGHTS[c] * boost.get(c, 1.0) for c in codes]
+        if self.story.seniority == Seniority.OTHER:
+            weights[codes.index("student_job_seeker")] *= 5
+        return self.rng.choices(codes, weights)[0]
 
     def work_sal(self) -> str:
         """Book and hold a discovery meeting, then qualify (SQL), recycle or disqualify."""
@@ -704,12 +898,11 @@ class _Telling:
         assert sal_at is not None
         if len(t.reps) > 1 and rng.random() < 0.06:
             others = [r for r in t.reps if r != story.owner]
-            self.assign(
+            self.hand_over(
                 rng.choice(others),
                 self.after(sal_at, HOUR, 3 * DAY),
-                actor="sales.manager",
-                rule="web",
-                reason=rng.choice(cat.REASSIGN_REASONS),
+                rng.choice(cat.REASSIGN_REASONS),
+                clocked=False,
             )
         start = max(sal_at, story.owner_changes[-1].at)
         booked = self.activity(
@@ -799,7 +992,8 @@ class _Telling:
             ActivityKind.CALL: Outcome.CONNECTED,
         }[kind]
         moment = start + (end - start) * rng.uniform(0.2, 0.8)
-        self.activity(kind, self._check(next_office_time(moment, rng)), outcome)
+        offset = self.t.desk.offset_of(self.story.owner)
+        self.activity(kind, self._check(next_office_time(moment, rng, offset)), outcome)
 
     def after_win(self) -> None:
         rng = self.rng
@@ -831,6 +1025,7 @@ class _Telling:
 
 
 _CONVERTING = CONVERSION_TOUCHES
+_FRESH_SENIORITIES = [Seniority.MANAGER, Seniority.DIRECTOR, Seniority.VP, Seniority.INDIVIDUAL]
 # Activities that move the lead status along (see `do_log_activity`).
 _ATTEMPTS = {*CONTACT_ATTEMPT_KINDS, ActivityKind.MEETING}
 _CONNECTING = {Outcome.CONNECTED, Outcome.REPLIED, Outcome.MEETING_BOOKED, Outcome.HELD}
