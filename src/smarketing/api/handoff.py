@@ -27,6 +27,7 @@ from smarketing.api.schemas import (
     Page,
     PageQuery,
     ShortText,
+    TransitionOut,
     UserRef,
     responses,
 )
@@ -123,7 +124,7 @@ class NoteIn(Input):
     note: str = Field("", max_length=5000)
 
 
-class RejectIn(Input):
+class LeadRejectIn(Input):
     reason: str = Field(max_length=40, description="A rejection reason code.")
     note: str = Field("", max_length=5000)
     outcome: str | None = Field(
@@ -172,7 +173,7 @@ class ReviewQuery(PageQuery):
     to: Moment | None = Field(None, description="Decided before.")
 
 
-class ReasonOut(Schema):
+class RejectionReasonOut(Schema):
     code: str
     label: str
     outcome: str
@@ -180,14 +181,14 @@ class ReasonOut(Schema):
     active: bool
 
 
-class ReasonIn(Input):
+class RejectionReasonIn(Input):
     code: str = Field(max_length=40)
     label: str = Field(max_length=120)
     outcome: str = "nurture"
     active: bool = True
 
 
-class ReasonPatch(Input):
+class RejectionReasonPatch(Input):
     label: str | None = Field(None, max_length=120)
     outcome: str | None = None
     active: bool | None = None
@@ -394,7 +395,7 @@ def accept(request: HttpRequest, contact_id: int, payload: NoteIn | None = None)
     response=responses({200: ReviewOut}, 404, 409),
     **scoped(WRITE),
 )
-def reject(request: HttpRequest, contact_id: int, payload: RejectIn):
+def reject(request: HttpRequest, contact_id: int, payload: LeadRejectIn):
     """Reject an MQL with a reason code: back to nurture (lead) or disqualified."""
     contact = get_contact(contact_id)
     with located("body"):
@@ -405,14 +406,6 @@ def reject(request: HttpRequest, contact_id: int, payload: RejectIn):
             outcome=payload.outcome,
             actor=actor_of(request),
         )
-
-
-class TransitionOut(Schema):
-    contact_id: int
-    from_stage: str
-    to_stage: str
-    at: datetime
-    reason: str
 
 
 @router.post(
@@ -488,23 +481,25 @@ def reviews(request: HttpRequest, query: Query[ReviewQuery]):
 # --- rejection reasons -----------------------------------------------------------------------
 
 
-@router.get("/rejection-reasons", response=responses({200: list[ReasonOut]}), **scoped(READ))
+@router.get(
+    "/rejection-reasons", response=responses({200: list[RejectionReasonOut]}), **scoped(READ)
+)
 def list_reasons(request: HttpRequest):
     """Reason codes a rep picks from when rejecting a lead, in their order."""
     return list(RejectionReason.objects.order_by("position", "code"))
 
 
-@router.post("/rejection-reasons", response=responses({201: ReasonOut}), **scoped(WRITE))
-def create_reason(request: HttpRequest, payload: ReasonIn):
+@router.post("/rejection-reasons", response=responses({201: RejectionReasonOut}), **scoped(WRITE))
+def create_reason(request: HttpRequest, payload: RejectionReasonIn):
     """Add a rejection reason (managers)."""
     with located("body"):
         return Status(201, do_save_reason(payload.model_dump(), actor=actor_of(request)))
 
 
 @router.patch(
-    "/rejection-reasons/{code}", response=responses({200: ReasonOut}, 404), **scoped(WRITE)
+    "/rejection-reasons/{code}", response=responses({200: RejectionReasonOut}, 404), **scoped(WRITE)
 )
-def change_reason(request: HttpRequest, code: str, payload: ReasonPatch):
+def change_reason(request: HttpRequest, code: str, payload: RejectionReasonPatch):
     """Change a reason's label, default outcome or whether reps can pick it."""
     reason = get_reason(code)
     with located("body"):

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
 from django.db.models import Q
 from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
-from pydantic import BeforeValidator, Field
+from pydantic import Field
 
 from smarketing.analytics.periods import Period
 from smarketing.api.auth import ADMIN, READ, WRITE, actor_of, scoped
 from smarketing.api.errors import located
+from smarketing.api.handoff import CommitmentOut
 from smarketing.api.pagination import paginate
 from smarketing.api.schemas import (
     ContactRef,
@@ -40,19 +41,6 @@ from smarketing.sla.models import SlaClock
 router = Router(tags=["sla"])
 
 
-# Labels are lazy translations; the API sends them as text.
-Text = Annotated[str, BeforeValidator(str)]
-
-
-class CommitmentOut(Schema):
-    commitment: str
-    label: Text
-    due_at: datetime | None
-    soon_at: datetime | None
-    state: str
-    done_at: datetime | None
-
-
 class ClockOut(Schema):
     id: int
     contact: ContactRef
@@ -72,7 +60,7 @@ class ClockOut(Schema):
     commitments: list[CommitmentOut]
 
 
-class EventOut(Schema):
+class ClockEventOut(Schema):
     kind: str
     commitment: str
     at: datetime
@@ -82,7 +70,7 @@ class EventOut(Schema):
 
 
 class ClockDetailOut(ClockOut):
-    events: list[EventOut]
+    events: list[ClockEventOut]
 
     @staticmethod
     def resolve_events(obj: SlaClock) -> list[Any]:
