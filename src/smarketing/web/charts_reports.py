@@ -122,7 +122,7 @@ def trend_lines(
             parts.append(
                 f'<circle class="point" cx="{_n(x(i))}" cy="{_n(y(value))}" r="3" fill="{colour}">'
                 f"<title>{escape(line.name)} · {escape(categories[i])}: "
-                f"{escape(number_format(value, 1))}{escape(unit)}</title></circle>"
+                f"{escape(number_format(round(value, 1), 1))}{escape(unit)}</title></circle>"
             )
         if len(run) > 1:
             parts.append(_polyline(run, colour))

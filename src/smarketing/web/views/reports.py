@@ -95,11 +95,12 @@ class ReportForm(forms.Form):
 def percent(share: float | None) -> str:
     if share is None:
         return "—"
-    return _("%(value)s %%") % {"value": number_format(share * 100, 1)}
+    # number_format cuts the digits off; round first so 2/3 reads 66.7 %.
+    return _("%(value)s %%") % {"value": number_format(round(share * 100, 1), 1)}
 
 
 def days(value: float | None) -> str:
-    return "—" if value is None else number_format(value, 1)
+    return "—" if value is None else number_format(round(value, 1), 1)
 
 
 def money(value: Any) -> str:
