@@ -406,8 +406,13 @@ def do_route(
     actor: Actor | User | None,
     at: datetime | None = None,
     exclude: Iterable[int] = (),
+    method: str | None = None,
 ) -> Assignment:
-    """Route `contact` through the rules now and record the assignment with its rule."""
+    """Route `contact` through the rules now and record the assignment with its rule.
+
+    `exclude` leaves reps out (the one who breached, on reassignment); `method` records
+    why the routing ran when it is not a new MQL (e.g. `sla_breach`).
+    """
     actor = as_actor(actor, "routing")
     at = at or timezone.now()
     with transaction.atomic():
@@ -417,6 +422,8 @@ def do_route(
             .get(pk=contact.pk)
         )
         placement = place(contact, at=at, exclude=set(exclude))
+        if method is not None and placement.rep is not None:
+            placement.method = method
         return _assign(contact, placement, actor=actor, at=at)
 
 

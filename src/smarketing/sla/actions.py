@@ -422,10 +422,11 @@ def sweep(*, now: datetime | None = None, clock_ids: Iterable[int] | None = None
                 times = _escalate_times(
                     fresh, {r["id"]: after.get(r["terms_id"], 2.0) for r in fresh}
                 )
-                for clock_id, when in times.items():
-                    SlaClock.objects.filter(pk=clock_id, escalate_at__isnull=True).update(
-                        escalate_at=when
-                    )
+                SlaClock.objects.bulk_update(
+                    [SlaClock(pk=clock_id, escalate_at=when) for clock_id, when in times.items()],
+                    ["escalate_at"],
+                    batch_size=2000,
+                )
                 SlaEvent.objects.bulk_create(
                     SlaEvent(
                         clock_id=r["id"],
@@ -461,65 +462,83 @@ def _escalate(base, now: datetime, result: SweepResult) -> None:
     """Breaches still unresolved at their escalation time go to the manager; optionally reassigned."""
     with transaction.atomic():
         due = base.filter(escalate_at__lte=now, escalated_at__isnull=True)
-        clocks = list(
-            due.select_for_update(of=("self",)).select_related("rep", "team__manager", "contact")
+        rows = list(
+            due.select_for_update(of=("self",)).values(
+                "id",
+                "contact_id",
+                "contact__first_name",
+                "contact__last_name",
+                "contact__email",
+                "rep_id",
+                "rep__email",
+                "team__manager__email",
+                "reassign_on_breach",
+                *[f"{c}_state" for c in COMMITMENTS],
+            )
         )
-        if not clocks:
+        if not rows:
             return
-        due.filter(pk__in=[c.pk for c in clocks]).update(escalated_at=now)
-        notifications = []
-        for clock in clocks:
-            manager = clock.team.manager if clock.team else None
-            SlaEvent.objects.create(
-                clock=clock,
+        due.filter(pk__in=[r["id"] for r in rows]).update(escalated_at=now)
+        SlaEvent.objects.bulk_create(
+            SlaEvent(
+                clock_id=r["id"],
                 kind=EventKind.ESCALATED,
                 at=now,
                 rule="sla sweep",
-                note=f"to {manager.email}"
-                if manager
+                note=f"to {r['team__manager__email']}"
+                if r["team__manager__email"]
                 else "no team manager: escalated to the SLA board",
             )
-            breached = [
-                str(Commitment(c).label) for c in COMMITMENTS if clock.state_of(c) == State.BREACHED
-            ]
+            for r in rows
+        )
+        notifications = []
+        for r in rows:
+            breached = ", ".join(
+                str(Commitment(c).label) for c in COMMITMENTS if r[f"{c}_state"] == State.BREACHED
+            )
+            name = f"{r['contact__first_name']} {r['contact__last_name']}".strip()
+            who = name or r["contact__email"] or f"contact {r['contact_id']}"
             notifications.append(
                 (
                     "sla.escalated",
                     {
-                        "title": f"SLA breach escalated: {clock.contact}",
-                        "text": f"{', '.join(breached)} breached by {clock.rep.email if clock.rep else 'nobody'}; escalated.",
-                        "url": _link(clock.contact_id),
-                        "fields": {
-                            "Rep": clock.rep.email if clock.rep else "-",
-                            "Breached": ", ".join(breached),
-                        },
-                        "recipients": [u.email for u in (clock.rep, manager) if u is not None],
-                        "contact_id": clock.contact_id,
+                        "title": f"SLA breach escalated: {who}",
+                        "text": f"{breached} breached by {r['rep__email'] or 'nobody'}; escalated.",
+                        "url": _link(r["contact_id"]),
+                        "fields": {"Rep": r["rep__email"] or "-", "Breached": breached},
+                        "recipients": [
+                            e for e in (r["rep__email"], r["team__manager__email"]) if e
+                        ],
+                        "contact_id": r["contact_id"],
                     },
-                    f"clock:{clock.pk}:escalated",
+                    f"clock:{r['id']}:escalated",
                 )
             )
-        result.escalated = len(clocks)
+        result.escalated = len(rows)
         _emit_many(notifications)
-        for clock in clocks:
-            if clock.reassign_on_breach and clock.first_touch_state == State.BREACHED:
-                from smarketing.handoff.actions import do_route
-
-                assignment = do_route(
-                    clock.contact,
-                    actor=Actor(rule="sla: reassign on breach"),
-                    at=now,
-                    exclude={clock.rep_id} if clock.rep_id else set(),
-                )
-                Assignment.objects.filter(pk=assignment.pk).update(method=Method.SLA_BREACH)
-                SlaEvent.objects.create(
-                    clock=clock,
-                    kind=EventKind.REASSIGNED,
-                    at=now,
-                    rule="sla: reassign on breach",
-                    note=f"to {assignment.rep.email if assignment.rep else 'the queue'}",
-                )
+        for r in rows:
+            if r["reassign_on_breach"] and r["first_touch_state"] == State.BREACHED:
+                _reassign_after_breach(r["id"], r["contact_id"], r["rep_id"], now)
                 result.reassigned += 1
+
+
+def _reassign_after_breach(clock_id: int, contact_id: int, rep_id: int | None, now: datetime):
+    from smarketing.handoff.actions import do_route
+
+    assignment = do_route(
+        Contact(pk=contact_id),
+        actor=Actor(rule="sla: reassign on breach"),
+        at=now,
+        exclude={rep_id} if rep_id else set(),
+        method=Method.SLA_BREACH,
+    )
+    SlaEvent.objects.create(
+        clock_id=clock_id,
+        kind=EventKind.REASSIGNED,
+        at=now,
+        rule="sla: reassign on breach",
+        note=f"to {assignment.rep.email if assignment.rep else 'the queue'}",
+    )
 
 
 # Managers' actions ---------------------------------------------------------------------------
