@@ -46,6 +46,7 @@ def plain(value: Any) -> Any:
 
 
 def csv_cell(value: Any) -> str:
+    is_text = isinstance(value, str)
     value = plain(value)
     if value is None:
         return ""
@@ -54,7 +55,7 @@ def csv_cell(value: Any) -> str:
     if isinstance(value, list | dict):
         value = json.dumps(value, ensure_ascii=False)
     text = str(value)
-    if isinstance(value, str) and text.startswith(FORMULA_LEADS):
+    if is_text and text.startswith(FORMULA_LEADS):
         return "'" + text
     return text
 

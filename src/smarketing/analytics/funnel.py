@@ -48,6 +48,7 @@ from smarketing.analytics.history import (
     read,
 )
 from smarketing.analytics.periods import Breakdown, Period, Scope, Segment
+from smarketing.core.errors import FieldProblem, ValidationFailed
 from smarketing.crm.choices import STAGE_RANK, Stage
 from smarketing.crm.models import Contact, Deal, LifecycleTransition
 
@@ -341,7 +342,10 @@ def run_funnel(inp: FunnelInput) -> FunnelResult:
         return _cohort(inp)
     if inp.view == "period":
         return _period(inp)
-    raise Scope.from_params({"view": inp.view}, views=VIEWS)  # raises the view problem
+    raise ValidationFailed(
+        _("The report's filters are not valid."),
+        [FieldProblem("view", _("Use cohort or period."), inp.view)],
+    )
 
 
 def _cohort(inp: FunnelInput) -> FunnelResult:

@@ -204,3 +204,26 @@ def test_breakdown_and_filter_by_a_custom_property(october):
     assert {g.key: counts(g)["mql"] for g in result.groups} == {"5": 2, "1": 1, "": 2}
     segment = Segment.from_params({"properties.seats": "5"})
     assert counts(run_funnel(FunnelInput(OCTOBER, segment=segment)).total)["mql"] == 2
+
+
+def test_exports_keep_exact_values_and_defuse_formulas():
+    from smarketing.analytics import exports
+
+    class Table:
+        def to_rows(self):
+            return ["label", "amount", "share", "missing"], [
+                ["=HYPERLINK(1)", Decimal("1000.10"), 0.25, None],
+                ["-5 leads", Decimal("-3.00"), float("nan"), True],
+            ]
+
+    assert exports.to_csv(Table()).splitlines() == [
+        "label,amount,share,missing",
+        "'=HYPERLINK(1),1000.10,0.25,",
+        "'-5 leads,-3.00,,true",
+    ]
+    assert exports.to_records(Table())[0] == {
+        "label": "=HYPERLINK(1)",
+        "amount": "1000.10",
+        "share": 0.25,
+        "missing": None,
+    }

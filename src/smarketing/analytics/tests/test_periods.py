@@ -165,14 +165,16 @@ class TestSegmentFilter:
     def test_filters_contacts(self):
         # Given contacts with different sources, campaigns, owners, countries and properties
         from smarketing.core.actors import SYSTEM
+        from smarketing.core.choices import Role
         from smarketing.crm.actions import do_define_property
-        from smarketing.handoff.models import RepProfile, Team
+        from smarketing.handoff.actions import do_save_rep_profile, do_save_team
 
         do_define_property(object_type="contact", name="plan", actor=SYSTEM)
         do_define_property(object_type="contact", name="seats", type="number", actor=SYSTEM)
         rep = make_user()
-        team = Team.objects.create(name="Iberia")
-        RepProfile.objects.create(user=rep, team=team)
+        admin = make_user(Role.ADMIN)
+        team = do_save_team({"name": "Iberia"}, actor=admin)
+        do_save_rep_profile(rep, {"team": team}, actor=admin)
         campaign = make_campaign()
         a = make_contact(
             original_source="social",
@@ -204,14 +206,26 @@ class TestSegmentFilter:
         assert ids(original_source="social", country="PT") == set()
 
     def test_fit_grade_reads_the_stored_score(self):
+        from smarketing.core.testing import make_company
+        from smarketing.definitions.actions import install_defaults
         from smarketing.scoring.models import ContactScore
 
-        a = make_contact()
-        make_contact()
-        ContactScore.objects.filter(contact=a).delete()
-        ContactScore.objects.create(contact=a, fit=70, grade="A")
+        # Given the default scoring rules: a US marketing director at a 400-person software
+        # company fits (grade A); a student without a company does not
+        install_defaults()
+        good = make_contact(
+            company=make_company(industry="Software", employee_count=400),
+            seniority="director",
+            country="United States",
+            job_title="Director of Marketing",
+            phone="+1 555",
+        )
+        poor = make_contact(job_title="Student")
+        grades = dict(ContactScore.objects.values_list("contact_id", "grade"))
+        assert grades[good.pk] == "A" and grades[poor.pk] != "A"
+        # Then the segment on grade A selects the good fit only
         segment = Segment(fit_grade=("A",))
-        assert list(segment.apply(Contact.objects.all()).values_list("pk", flat=True)) == [a.pk]
+        assert list(segment.apply(Contact.objects.all()).values_list("pk", flat=True)) == [good.pk]
 
     def test_prefix_reaches_contacts_from_transitions(self):
         from smarketing.crm.models import LifecycleTransition
