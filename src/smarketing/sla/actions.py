@@ -8,17 +8,15 @@ rep who logs a call after the due time sees the breach at once.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
-import numpy as np
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from smarketing.core.actions import check_can, record_audit
@@ -124,6 +122,11 @@ def start_clock(assignment: Assignment, *, actor: Actor) -> SlaClock | None:
         soon = max(at, calendar.subtract(due, sales.soon_before(window)))
         setattr(clock, f"{commitment}_due_at", due)
         setattr(clock, f"{commitment}_soon_at", soon)
+        setattr(
+            clock,
+            f"{commitment}_escalate_at",
+            calendar.add(due, timedelta(hours=sales.escalate_after_hours)),
+        )
     clock.attempts_required = sales.attempts or 0
     if all(clock.state_of(c) == State.CANCELLED for c in COMMITMENTS):
         return None
@@ -321,36 +324,6 @@ class SweepResult:
         return sum(self.due_soon.values()) + sum(self.breached.values()) + self.escalated
 
 
-def _escalate_times(
-    rows: list[dict[str, Any]], settings_after: dict[int, float]
-) -> dict[int, datetime]:
-    """When each newly breached clock escalates: `escalate_after_hours` of working time after
-    the breach, on the clock's own calendar (vectorised per distinct calendar)."""
-    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in rows:
-        groups[json.dumps(row["calendar"], sort_keys=True, default=str)].append(row)
-    out = {}
-    for rows_of in groups.values():
-        calendar = calendar_of(rows_of[0]["calendar"])
-        starts = np.array(
-            [np.datetime64(r["due"].astimezone(UTC).replace(tzinfo=None), "us") for r in rows_of]
-        )
-        seconds = np.array([settings_after[r["id"]] * 3600.0 for r in rows_of])
-        for row, due in zip(rows_of, calendar.add_many(starts, seconds), strict=True):
-            out[row["id"]] = due.astype("datetime64[us]").astype(datetime).replace(tzinfo=UTC)
-    return out
-
-
-def _escalate_after(version_ids: set[int]) -> dict[int, float]:
-    from smarketing.definitions.models import DefinitionVersion
-    from smarketing.sla.terms import SalesTerms
-
-    return {
-        v.pk: SalesTerms.of((v.body or {}).get("sales") or {}).escalate_after_hours
-        for v in DefinitionVersion.objects.filter(pk__in=version_ids)
-    }
-
-
 def sweep(*, now: datetime | None = None, clock_ids: Iterable[int] | None = None) -> SweepResult:
     """Mark what fell due: due soon, breached (notify the rep), escalated (notify the manager,
     reassign when the terms say so). Set-based: one read and one update per commitment."""
@@ -372,7 +345,7 @@ def sweep(*, now: datetime | None = None, clock_ids: Iterable[int] | None = None
                 )
             )
             if rows:
-                soon.filter(pk__in=[r["id"] for r in rows]).update(**{f"{c}_state": State.DUE_SOON})
+                soon.update(**{f"{c}_state": State.DUE_SOON})
                 SlaEvent.objects.bulk_create(
                     SlaEvent(
                         clock_id=r["id"],
@@ -409,24 +382,17 @@ def sweep(*, now: datetime | None = None, clock_ids: Iterable[int] | None = None
                     "id",
                     "contact_id",
                     "rep__email",
-                    "calendar",
-                    "terms_id",
-                    "escalate_at",
                     due=F(f"{c}_due_at"),
                 )
             )
             if rows:
-                late.filter(pk__in=[r["id"] for r in rows]).update(**{f"{c}_state": State.BREACHED})
-                fresh = [r for r in rows if r["escalate_at"] is None]
-                after = _escalate_after({r["terms_id"] for r in fresh if r["terms_id"]})
-                times = _escalate_times(
-                    fresh, {r["id"]: after.get(r["terms_id"], 2.0) for r in fresh}
+                # The rows read are locked (or the whole database is, on SQLite), so the
+                # same filter updates exactly them. The first breach of a clock sets when it
+                # escalates (computed at its start; right away when unknown).
+                late.filter(escalate_at__isnull=True).update(
+                    escalate_at=Coalesce(f"{c}_escalate_at", f"{c}_due_at")
                 )
-                SlaClock.objects.bulk_update(
-                    [SlaClock(pk=clock_id, escalate_at=when) for clock_id, when in times.items()],
-                    ["escalate_at"],
-                    batch_size=2000,
-                )
+                late.update(**{f"{c}_state": State.BREACHED})
                 SlaEvent.objects.bulk_create(
                     SlaEvent(
                         clock_id=r["id"],
@@ -478,7 +444,7 @@ def _escalate(base, now: datetime, result: SweepResult) -> None:
         )
         if not rows:
             return
-        due.filter(pk__in=[r["id"] for r in rows]).update(escalated_at=now)
+        due.update(escalated_at=now)
         SlaEvent.objects.bulk_create(
             SlaEvent(
                 clock_id=r["id"],

@@ -47,6 +47,8 @@ class SlaClock(models.Model):
     first_touch_soon_at = models.DateTimeField(null=True, blank=True)
     first_touch_state = _state()
     first_touch_at = models.DateTimeField(null=True, blank=True)
+    # When a breach of this commitment goes to the manager (working time after its due time).
+    first_touch_escalate_at = models.DateTimeField(null=True, blank=True)
 
     attempts_required = models.PositiveSmallIntegerField(default=0)
     attempts_made = models.PositiveSmallIntegerField(default=0)
@@ -54,16 +56,18 @@ class SlaClock(models.Model):
     attempts_soon_at = models.DateTimeField(null=True, blank=True)
     attempts_state = _state()
     attempts_done_at = models.DateTimeField(null=True, blank=True)
+    attempts_escalate_at = models.DateTimeField(null=True, blank=True)
 
     decision_due_at = models.DateTimeField(null=True, blank=True)
     decision_soon_at = models.DateTimeField(null=True, blank=True)
     decision_state = _state()
     decided_at = models.DateTimeField(null=True, blank=True)
+    decision_escalate_at = models.DateTimeField(null=True, blank=True)
 
     # Working seconds from the start to the first touch (speed to lead), once touched.
     speed_to_lead_seconds = models.FloatField(null=True, blank=True)
     reassign_on_breach = models.BooleanField(default=False)
-    # When the manager is told about a breach still unresolved (working time after it).
+    # When the manager is told about the first breach still unresolved.
     escalate_at = models.DateTimeField(null=True, blank=True)
     escalated_at = models.DateTimeField(null=True, blank=True)
     is_open = models.BooleanField(default=True)
