@@ -44,6 +44,7 @@ from smarketing.web.forms import (
     StageForm,
 )
 from smarketing.web.rendering import done, form_page, page, problems_on, render_page, show_problems
+from smarketing.web.views.handoff import handoff_panel
 from smarketing.web.views.scoring import score_panel
 
 CONTACTS_PER_PAGE = 25
@@ -241,6 +242,7 @@ def contact_context(request: HttpRequest, contact: Contact, **bound: Any) -> dic
         "deal_form": bound.get("deal") or DealForm(initial={"name": initial_deal_name}),
         "open_form": next(iter(bound), ""),
         "score": score_panel(contact),
+        **handoff_panel(contact, user),
     }
 
 
