@@ -83,7 +83,7 @@ def trend_lines(
     height: int = 260,
 ) -> SafeString:
     """Several lines over the same categories (months), with a legend; gaps where a value is None."""
-    left, right, top, bottom = 44, 14, 34, 28
+    left, right, top, bottom = 44, 34, 34, 28
     plot_w, plot_h = width - left - right, height - top - bottom
     present = [v for line in lines for v in line.values if v is not None]
     top_value = nice_ceiling(max([*present, 0.0]) * 1.1) if present else 1.0
@@ -141,3 +141,62 @@ def _polyline(points: list[str], colour: str) -> str:
         f'<polyline class="line" points="{" ".join(points)}" fill="none" stroke="{colour}"'
         ' stroke-width="2" stroke-linejoin="round" />'
     )
+
+
+def compact(value: float) -> str:
+    """A short amount for a chart label: 950, 12.5k, 3.4M, 1.2B (localised decimal mark)."""
+    size = abs(value)
+    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if size >= limit:
+            return number_format(round(value / limit, 1), 1) + suffix
+    return number_format(round(value), 0)
+
+
+@dataclass(frozen=True)
+class BarSeries:
+    name: str
+    colour: str
+    values: Sequence[float]
+
+
+def side_bars(
+    categories: Sequence[str],
+    series: Sequence[BarSeries],
+    *,
+    title: str,
+    width: int = 760,
+) -> SafeString:
+    """Horizontal grouped bars, one row per category (long names fit), compact value labels."""
+    left, right, top, bar_h, gap = 150, 70, 30, 12, 10
+    row_h = bar_h * len(series) + gap
+    height = top + len(categories) * row_h + 6
+    plot_w = width - left - right
+    widest = max([v for s in series for v in s.values] + [0.0]) or 1.0
+    parts = [
+        f'<svg class="chart side-bars" viewBox="0 0 {width} {height}" role="img"'
+        f' xmlns="http://www.w3.org/2000/svg" aria-label="{escape(title)}">',
+        f"<title>{escape(title)}</title>",
+    ]
+    legend_x = left
+    for s in series:
+        parts.append(
+            f'<rect x="{legend_x}" y="8" width="12" height="12" fill="{s.colour}" rx="2" />'
+        )
+        parts.append(_text(legend_x + 17, 18, s.name, anchor="start"))
+        legend_x += 34 + 7 * len(s.name)
+    for i, category in enumerate(categories):
+        y0 = top + i * row_h
+        parts.append(_text(left - 8, y0 + bar_h * len(series) / 2 + 4, category, anchor="end"))
+        for j, s in enumerate(series):
+            value = s.values[i] if i < len(s.values) else 0.0
+            length = plot_w * max(value, 0.0) / widest
+            y = y0 + j * bar_h
+            parts.append(
+                f'<rect class="bar" x="{left}" y="{_n(y)}" width="{_n(max(length, 1))}"'
+                f' height="{bar_h - 2}" fill="{s.colour}" rx="2"><title>{escape(s.name)} · '
+                f"{escape(category)}: {escape(number_format(value, 2, force_grouping=True))}"
+                "</title></rect>"
+            )
+            parts.append(_text(left + length + 5, y + bar_h - 3, compact(value), anchor="start"))
+    parts.append("</svg>")
+    return mark_safe("".join(parts))  # every label above is escaped

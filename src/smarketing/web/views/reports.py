@@ -34,8 +34,14 @@ from smarketing.analytics.velocity import (
 from smarketing.core.errors import DomainError
 from smarketing.crm.choices import Channel, ObjectType
 from smarketing.crm.models import Campaign, PropertyDefinition
-from smarketing.web.charts import Series, bar_chart
-from smarketing.web.charts_reports import FunnelBar, Line, funnel_bars, trend_lines
+from smarketing.web.charts_reports import (
+    BarSeries,
+    FunnelBar,
+    Line,
+    funnel_bars,
+    side_bars,
+    trend_lines,
+)
 from smarketing.web.rendering import error_status, page, render_page, show_problems
 
 DEFAULT_PERIOD = "last-30-days"
@@ -199,11 +205,11 @@ def sources_context(result: SourcesResult) -> dict[str, Any]:
 
     shown = [r for r in result.channels if r.won or r.cost][:10]
     chart = (
-        bar_chart(
+        side_bars(
             [r.label for r in shown],
             [
-                Series(_("Won revenue"), "#2a9d8f", [float(r.won) for r in shown]),
-                Series(_("Cost"), "#e76f51", [float(r.cost) for r in shown]),
+                BarSeries(_("Won revenue"), "#2a9d8f", [float(r.won) for r in shown]),
+                BarSeries(_("Cost"), "#e76f51", [float(r.cost) for r in shown]),
             ],
             title=_("Won revenue and cost by channel"),
         )
