@@ -144,26 +144,33 @@ def emit_many(items: list[tuple[str, dict, str]]) -> int:
         batch_size=CHUNK,
         ignore_conflicts=True,
     )
-    deliveries = []
-    for event in by_event:
-        keys = [k for (e, k) in wanted if e == event]
-        for start in range(0, len(keys), CHUNK):
-            chunk = keys[start : start + CHUNK]
-            ids = Notification.objects.filter(event=event, key__in=chunk, created_at=now)
-            for notification_id in ids.values_list("pk", flat=True):
-                deliveries += [
-                    Delivery(
-                        notification_id=notification_id,
-                        endpoint_id=e,
-                        next_attempt_at=now,
-                        created_at=now,
-                    )
-                    for e in subscribers[event]
-                ]
-    Delivery.objects.bulk_create(deliveries, batch_size=CHUNK, ignore_conflicts=True)
-    if deliveries:
+    queued = _queue_deliveries_of_batch(now, sorted(by_event))
+    if queued:
         _kick_on_commit()
-    return len(deliveries)
+    return queued
+
+
+def _queue_deliveries_of_batch(created_at: datetime, events: list[str]) -> int:
+    """One INSERT … SELECT: a delivery per notification created at `created_at` and per
+    active endpoint subscribed to its event (the rows this batch inserted share that time)."""
+    quote = connection.ops.quote_name
+    delivery, notification = Delivery._meta.db_table, Notification._meta.db_table
+    subscription, endpoint = Subscription._meta.db_table, Endpoint._meta.db_table
+    at = connection.ops.adapt_datetimefield_value(created_at)
+    marks = ", ".join(["%s"] * len(events))
+    sql = (
+        f"INSERT INTO {quote(delivery)} (notification_id, endpoint_id, status, attempts,"
+        " next_attempt_at, lease_token, last_error, created_at, updated_at)"
+        " SELECT n.id, s.endpoint_id, %s, 0, %s, '', '', %s, %s"
+        f" FROM {quote(notification)} n"
+        f" JOIN {quote(subscription)} s ON s.event = n.event"
+        f" JOIN {quote(endpoint)} e ON e.id = s.endpoint_id"
+        f" WHERE n.created_at = %s AND n.event IN ({marks}) AND e.is_active = %s"
+        " ON CONFLICT DO NOTHING"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [DeliveryStatus.PENDING, at, at, at, at, *events, True])
+        return max(cursor.rowcount, 0)
 
 
 def absolute_url(path: str) -> str:
