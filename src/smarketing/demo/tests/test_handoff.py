@@ -14,6 +14,7 @@ from django.db.models import Count, Q
 from django.test import override_settings
 
 from smarketing.core.actors import SYSTEM
+from smarketing.core.models import User
 from smarketing.crm.choices import CONTACT_ATTEMPT_KINDS, ActivityKind, Stage
 from smarketing.crm.models import Activity, Contact, LifecycleTransition
 from smarketing.definitions.selectors import active_version
@@ -29,6 +30,7 @@ from smarketing.sla.compliance import run_compliance
 from smarketing.sla.models import SlaClock, SlaEvent
 from smarketing.sla.terms import SalesTerms
 from smarketing.sla.working_time import WorkingCalendar
+from smarketing.web.views.handoff import queue_rows
 
 NOW = datetime(2025, 6, 2, tzinfo=UTC)
 CONTACTS = 600
@@ -295,7 +297,11 @@ def test_the_demo_rep_has_open_mqls_on_track_due_soon_and_breached(company):
     states = set(mine.values_list("first_touch_state", flat=True))
     assert {State.OPEN, State.DUE_SOON, State.BREACHED} <= states
     assert mine.filter(first_touch_state=State.MET, decision_state__in=RUNNING).exists()
+    # What the rep's queue page lists, each with its running clock.
+    rows = queue_rows(User.objects.get(email=SOFIA), NOW, explain_scores=False)
+    assert len(rows) >= 4 and all(row["clock"] is not None for row in rows)
     queued = Assignment.objects.queued().filter(contact__lifecycle_stage=Stage.MQL)
+    assert len(queue_rows(None, NOW, explain_scores=False)) == queued.count()
     assert 3 <= queued.count() <= 8
     # Every open MQL is either queued or with a rep whose clock runs.
     open_mqls = Contact.objects.filter(lifecycle_stage=Stage.MQL)
