@@ -134,3 +134,15 @@ def test_the_delivery_log_its_filters_and_retries(api, receiver, settings):
     outbox.deliver_due()
     assert Delivery.objects.get(pk=item["id"]).status == "delivered"
     assert api.post("/notifications/deliveries/retry-dead", {}).json() == {"retried": 0}
+
+
+def test_lists_read_in_a_fixed_number_of_queries(api, receiver, django_assert_max_num_queries):
+    for _ in range(5):
+        make_endpoint("webhook", receiver.url, events=["lead.rejected", "deal.won"])
+    for n in range(20):
+        emit("lead.rejected", PAYLOAD, key=f"rej:{n}")
+    # token, user, count, page (+ subscriptions for endpoints)
+    with django_assert_max_num_queries(6):
+        assert api.get("/notifications/endpoints").json()["count"] == 5
+    with django_assert_max_num_queries(6):
+        assert api.get("/notifications/deliveries").json()["count"] == 100

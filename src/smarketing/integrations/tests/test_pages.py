@@ -142,3 +142,19 @@ def test_retry_all_dead_from_the_page(admin_client, receiver):
     response = admin_client.post(reverse("web:notification_retry_dead"), follow=True)
     assert "2 dead deliveries will be sent again." in response.content.decode()
     assert set(Delivery.objects.values_list("status", flat=True)) == {"pending"}
+
+
+def test_the_page_and_the_log_read_in_a_fixed_number_of_queries(
+    admin_client, receiver, django_assert_max_num_queries
+):
+    for _ in range(6):
+        make_endpoint("webhook", receiver.url, events=["sla.breached", "deal.won"])
+    for n in range(30):
+        emit("sla.breached", PAYLOAD, key=f"sla:{n}")
+    receiver.answer(*[404] * 200)
+    outbox.deliver_due()
+    # session, user, endpoints + their subscriptions, dead letters, counts, messages…
+    with django_assert_max_num_queries(12):
+        assert admin_client.get(reverse("web:notifications")).status_code == 200
+    with django_assert_max_num_queries(10):
+        assert admin_client.get(reverse("web:notification_deliveries")).status_code == 200
