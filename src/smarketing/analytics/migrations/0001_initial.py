@@ -7,37 +7,83 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('handoff', '0002_default_rejection_reasons'),
+        ("handoff", "0002_default_rejection_reasons"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Goal',
+            name="Goal",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('metric', models.CharField(max_length=32)),
-                ('target_kind', models.CharField(choices=[('absolute', 'Absolute value'), ('relative', 'Change in % over a baseline period')], default='absolute', max_length=16)),
-                ('target_value', models.DecimalField(decimal_places=4, max_digits=18)),
-                ('baseline', models.CharField(blank=True, choices=[('same_period_last_year', 'Same period last year'), ('previous_period', 'Previous period')], max_length=32)),
-                ('period', models.CharField(max_length=40)),
-                ('period_start', models.DateField()),
-                ('period_end', models.DateField()),
-                ('tz', models.CharField(default='UTC', max_length=64)),
-                ('segment', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('team', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='goals', to='handoff.team')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("metric", models.CharField(max_length=32)),
+                (
+                    "target_kind",
+                    models.CharField(
+                        choices=[
+                            ("absolute", "Absolute value"),
+                            ("relative", "Change in % over a baseline period"),
+                        ],
+                        default="absolute",
+                        max_length=16,
+                    ),
+                ),
+                ("target_value", models.DecimalField(decimal_places=4, max_digits=18)),
+                (
+                    "baseline",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("same_period_last_year", "Same period last year"),
+                            ("previous_period", "Previous period"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("period", models.CharField(max_length=40)),
+                ("period_start", models.DateField()),
+                ("period_end", models.DateField()),
+                ("tz", models.CharField(default="UTC", max_length=64)),
+                ("segment", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="goals",
+                        to="handoff.team",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-period_start', 'name', 'id'],
-                'indexes': [models.Index(fields=['period_start', 'period_end'], name='analytics_g_period__b76446_idx')],
+                "ordering": ["-period_start", "name", "id"],
+                "indexes": [
+                    models.Index(
+                        fields=["period_start", "period_end"], name="analytics_g_period__b76446_idx"
+                    )
+                ],
             },
         ),
     ]
