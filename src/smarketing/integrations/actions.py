@@ -96,14 +96,15 @@ def emit(event: str, payload: dict, *, key: str, at: datetime | None = None) -> 
     endpoint_ids = _subscribers([event]).get(event, [])
     if not endpoint_ids:
         return 0
-    now = at or timezone.now()
+    now = timezone.now()
     try:
         with transaction.atomic():
             notification = Notification.objects.create(
-                event=event, key=key, payload=payload, created_at=now
+                event=event, key=key, payload=payload, created_at=at or now
             )
     except IntegrityError:
         return 0  # emitted before with this key
+    # Sent as soon as possible, whatever `at` (the time of the event) says.
     Delivery.objects.bulk_create(
         [
             Delivery(notification=notification, endpoint_id=e, next_attempt_at=now, created_at=now)

@@ -129,7 +129,9 @@ def check_settings(
     for setting in SETTINGS[kind]:
         raw = given.get(setting.name)
         if raw is not None and not isinstance(raw, str):
-            problems.append(FieldProblem(setting.name, "must be text", raw))
+            problems.append(
+                FieldProblem(setting.name, "must be text", None if setting.secret else raw)
+            )
             continue
         value = (raw or "").strip()
         if not value and setting.secret:

@@ -236,3 +236,12 @@ def test_two_workers_never_claim_the_same_delivery_on_postgresql(receiver):
     second = outbox.claim(timezone.now(), limit=6)
     assert len(first) == 6 and len(second) == 4
     assert not {d.pk for d in first} & {d.pk for d in second}
+
+
+def test_the_time_of_the_event_is_kept_and_it_is_sent_at_once(receiver):
+    make_endpoint("webhook", receiver.url)
+    happened = timezone.now() - timedelta(hours=3)
+    emit("deal.won", payload(), key="deal:1:won", at=happened)
+    assert Notification.objects.get().created_at == happened
+    assert outbox.deliver_due().delivered == 1
+    assert receiver.requests[0].json()["created_at"] == happened.isoformat()
