@@ -26,7 +26,7 @@ from smarketing.integrations.actions import (
     do_send_test,
     do_update_endpoint,
 )
-from smarketing.integrations.channels import settings_of
+from smarketing.integrations.channels import settings_of, target_of
 from smarketing.integrations.choices import SUBSCRIBABLE, ChannelKind, DeliveryStatus, Event
 from smarketing.integrations.models import Delivery, Endpoint
 from smarketing.integrations.selectors import (
@@ -129,6 +129,7 @@ def notification_settings(request: HttpRequest) -> HttpResponse:
     endpoints = list(endpoints_with_subscriptions())
     for endpoint in endpoints:
         endpoint.secret_display = secret_state(endpoint)
+        endpoint.target = target_of(endpoint.kind, endpoint.config)
         endpoint.event_labels = [Event(s.event).label for s in endpoint.subscriptions.all()]
     dead = _with_badges(delivery_log(DeliveryFilter(status=DeliveryStatus.DEAD))[:DEAD_SHOWN])
     counts = status_counts()
