@@ -168,6 +168,9 @@ SMARKETING_MAX_BATCH = get_from_env("SMARKETING_MAX_BATCH", 1000)
 # Score contacts as touches and profile changes are written (off only to measure its cost).
 SMARKETING_SCORE_ON_WRITE = get_from_env("SMARKETING_SCORE_ON_WRITE", True)
 # Where people reach the app: links in notifications (Slack, Trello, Asana, webhooks) point here.
+# The attribution model the dashboard shows (first, last, linear, u_shaped, w_shaped, full_path,
+# time_decay, j_shaped, inverse_j, markov, shapley).
+SMARKETING_ATTRIBUTION_MODEL = get_from_env("SMARKETING_ATTRIBUTION_MODEL", "linear")
 SMARKETING_BASE_URL = get_from_env("SMARKETING_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 LOGGING = {

@@ -27,6 +27,7 @@ from smarketing.api import (
     exports,
     handoff,
     imports,
+    insights,
     notifications,
     properties,
     reports,
@@ -160,5 +161,6 @@ for resource in (
     notifications,
     reports,
     attribution,
+    insights,
 ):
     api.add_router("", resource.router)

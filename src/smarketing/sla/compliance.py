@@ -3,8 +3,8 @@
 Sales side, over the clocks started in the period: for each commitment the share met of
 those met or breached (waived and cancelled ones do not count either way), the median
 speed to lead in working hours, and contact attempts per lead. Marketing side: MQLs
-delivered in the period against the SLA commitment (pro rata when the period is not the
-SLA's own), and the acceptance rate of the reps' decisions made in the period against
+delivered in the period (contacts crossing into MQL, as every report counts them) against
+the SLA commitment (whole weeks, months or quarters exactly; other spans pro rata by days), and the acceptance rate of the reps' decisions made in the period against
 the committed minimum.
 """
 
@@ -17,8 +17,6 @@ from typing import Any
 import polars as pl
 
 from smarketing.core.errors import fail
-from smarketing.crm.choices import Stage
-from smarketing.crm.models import LifecycleTransition
 from smarketing.definitions.selectors import active_version
 from smarketing.handoff.models import LeadReview
 from smarketing.sla.choices import COMMITMENTS
@@ -197,10 +195,28 @@ def run_compliance(
     return result
 
 
+def committed_units(start: datetime, end: datetime, period: str) -> float:
+    """How many SLA periods [start, end) spans: whole weeks, calendar months or quarters
+    count exactly; any other span pro rata by days."""
+    days = (end - start).total_seconds() / 86400
+    midnight = all(t.hour == t.minute == t.second == t.microsecond == 0 for t in (start, end))
+    if period == "week" and midnight and days == int(days) and int(days) % 7 == 0:
+        return days / 7
+    months = (end.year - start.year) * 12 + end.month - start.month
+    whole_months = midnight and start.day == end.day == 1 and months > 0
+    if period == "month" and whole_months:
+        return float(months)
+    if period == "quarter" and whole_months and months % 3 == 0 and start.month % 3 == 1:
+        return months / 3
+    return days / PERIOD_DAYS.get(period, PERIOD_DAYS["month"])
+
+
 def _marketing_side(result: ComplianceResult, start: datetime, end: datetime) -> None:
-    result.mqls_delivered = LifecycleTransition.objects.filter(
-        to_stage=Stage.MQL, at__gte=start, at__lt=end
-    ).count()
+    # MQLs counted as every report counts them: contacts crossing into MQL or later stages.
+    from smarketing.analytics.claims import METRICS, measure
+    from smarketing.analytics.periods import Segment
+
+    result.mqls_delivered = int(measure(METRICS["mqls"], Segment(), [(start, end)])[0].numerator)
     reviews = LeadReview.objects.between(start, end)
     accepted = reviews.accepted().count()
     result.decisions = reviews.count()
@@ -208,8 +224,7 @@ def _marketing_side(result: ComplianceResult, start: datetime, end: datetime) ->
     version = active_version("sla")
     marketing = (version.body.get("marketing") or {}) if version else {}
     if marketing.get("mqls_per_period") is not None:
-        days = (end - start).total_seconds() / 86400
-        unit = PERIOD_DAYS.get(marketing.get("period") or "month", PERIOD_DAYS["month"])
-        result.mqls_committed = round(float(marketing["mqls_per_period"]) * days / unit, 1)
+        units = committed_units(start, end, marketing.get("period") or "month")
+        result.mqls_committed = round(float(marketing["mqls_per_period"]) * units, 1)
     if marketing.get("min_acceptance_rate") is not None:
         result.acceptance_committed = float(marketing["min_acceptance_rate"])

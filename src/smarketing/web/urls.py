@@ -95,6 +95,7 @@ urlpatterns = [
     path("", include("smarketing.web.routes.notifications")),
     path("", include("smarketing.web.routes.reports")),
     path("", include("smarketing.web.routes.attribution")),
+    path("", include("smarketing.web.routes.insights")),
     # Settings
     path("settings/", home.settings_index, name="settings"),
     path("settings/properties/", admin_pages.property_list, name="properties"),

@@ -4,7 +4,7 @@ import pytest
 
 from smarketing.crm.actions import do_log_activity
 from smarketing.handoff.actions import do_accept, do_reject
-from smarketing.sla.compliance import run_compliance
+from smarketing.sla.compliance import committed_units, run_compliance
 from smarketing.sla.tests.scenario import mql_at, utc
 
 pytestmark = pytest.mark.django_db
@@ -60,3 +60,18 @@ def test_an_empty_or_naive_period_is_refused(setup):
         run_compliance(utc(2026, 11, 9), utc(2026, 11, 2))
     with pytest.raises(ValidationFailed):
         run_compliance(datetime(2026, 11, 2), datetime(2026, 11, 9))
+
+
+@pytest.mark.parametrize(
+    "start, end, period, units",
+    [
+        (utc(2026, 10, 1), utc(2026, 11, 1), "month", 1.0),
+        (utc(2026, 10, 1), utc(2027, 1, 1), "month", 3.0),
+        (utc(2026, 10, 1), utc(2027, 1, 1), "quarter", 1.0),
+        (utc(2026, 11, 2), utc(2026, 11, 16), "week", 2.0),
+        (utc(2026, 11, 2), utc(2026, 11, 9), "month", 7 / (365.25 / 12)),
+        (utc(2026, 11, 1), utc(2026, 12, 1), "quarter", 30 / (365.25 / 4)),
+    ],
+)
+def test_commitments_count_whole_periods_exactly_and_others_pro_rata(start, end, period, units):
+    assert committed_units(start, end, period) == pytest.approx(units)

@@ -16,6 +16,16 @@ register = template.Library()
 # Which navigation entry a page belongs to, by URL name prefix.
 SECTIONS = {
     "home": "home",
+    "dashboard": "dashboard",
+    "claims": "dashboard",
+    "goal": "dashboard",
+    "scorecard": "dashboard",
+    "report_": "reports",
+    "attribution": "attribution",
+    "queue": "queue",
+    "sla_": "sla",
+    "routing": "settings",
+    "notification": "settings",
     "contact": "contacts",
     "compan": "companies",
     "deal": "deals",
