@@ -3,7 +3,9 @@
 `generate(contacts=3000, seed=42)` loads Brightpath Software's last six months: its team
 (one login per role, password `DEMO_PASSWORD`), campaigns on every channel, companies,
 contacts with their touches, lifecycle history, owner changes, sales activities and
-deals. The same seed and reference "now" always give the same company.
+deals; its sales desk (two teams on real working calendars, reps' capacity, routing
+rules), every MQL's assignment and the reps' reviews, and SLA clocks for the last eight
+weeks, a few still running. The same seed and reference "now" always give the same company.
 """
 
 from smarketing.demo.catalogue import DEMO_DOMAIN, DEMO_PASSWORD

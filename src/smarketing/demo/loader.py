@@ -5,7 +5,9 @@ else is written with `bulk_create` in chunks, so the same generator scales to a 
 contacts; the rows it writes obey the invariants the actions keep (a creation row from
 "" for every contact, stage and `lifecycle_changed_at` equal to the last transition,
 owner equal to the last owner change, lowercase emails, a `DealStageChange` for every
-deal move), and the demo tests check each of them on the written data.
+deal move; an assignment at every MQL transition, one current per contact, a review for
+every decision on an MQL, SLA clocks as `start_clock` and the sweep would have left them),
+and the demo tests check each of them on the written data.
 """
 
 from __future__ import annotations
