@@ -172,6 +172,8 @@ SMARKETING_SCORE_ON_WRITE = get_from_env("SMARKETING_SCORE_ON_WRITE", True)
 # time_decay, j_shaped, inverse_j, markov, shapley).
 SMARKETING_ATTRIBUTION_MODEL = get_from_env("SMARKETING_ATTRIBUTION_MODEL", "linear")
 SMARKETING_BASE_URL = get_from_env("SMARKETING_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Tries before an outbound notification goes to the dead letters (docs/notifications.md).
+SMARKETING_OUTBOX_MAX_ATTEMPTS = get_from_env("SMARKETING_OUTBOX_MAX_ATTEMPTS", 6)
 
 LOGGING = {
     "version": 1,
