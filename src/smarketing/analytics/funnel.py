@@ -274,14 +274,23 @@ def group_codes(
         .annotate(group_key=by.expression())
         .values_list("pk", "group_key")
     )
-    frame_ = pl.DataFrame(
-        {"pk": [v[0] for v in values], "key": by.normalise([v[1] for v in values])},
-        schema={"pk": pl.Int64, "key": pl.Utf8},
-    ).sort("pk")
-    keys = frame_["key"].to_numpy()
+    if by.key == "property":
+        # JSON values come back decoded (text, numbers, booleans): normalised in Python.
+        rows = list(values)
+        frame_ = pl.DataFrame(
+            {"pk": [v[0] for v in rows], "key": by.normalise([v[1] for v in rows])},
+            schema={"pk": pl.Int64, "key": pl.Utf8},
+        )
+    else:
+        numeric = by.key in ("campaign", "owner", "team")
+        frame_ = read(values, {"pk": pl.Int64, "key": pl.Int64 if numeric else pl.Utf8})
+        frame_ = frame_.with_columns(pl.col("key").cast(pl.Utf8).fill_null(""))
+    frame_ = frame_.sort("pk")
+    uniques = sorted(frame_["key"].unique().to_list())
+    index = {key: i for i, key in enumerate(uniques)}
+    codes_by_pk = frame_["key"].replace_strict(index, return_dtype=pl.Int64).to_numpy()
     position = np.searchsorted(frame_["pk"].to_numpy(), contact_ids)
-    uniques, codes = np.unique(keys[position], return_inverse=True)
-    return codes.astype(np.int64), [str(u) for u in uniques]
+    return codes_by_pk[position].astype(np.int64), uniques
 
 
 def deals_of_cohort(period: Period, segment: Segment) -> pl.DataFrame:

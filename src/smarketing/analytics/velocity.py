@@ -27,7 +27,9 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from django.db.models import F, Min, Q
+from django.db import connection
+from django.db.models import F, Min, Q, Window
+from django.db.models.functions import Lag
 from django.utils.translation import gettext as _
 
 from smarketing.analytics.funnel import group_codes
@@ -36,6 +38,7 @@ from smarketing.analytics.periods import Breakdown, Period, Scope, Segment
 from smarketing.crm.choices import FUNNEL, STAGE_RANK, DealStage, Stage
 from smarketing.crm.models import Deal, LifecycleTransition
 from smarketing.handoff.models import DEFAULT_CALENDAR, RepProfile, Team
+from smarketing.scoring.frames import frame
 
 # The stages a step starts from: lead → MQL … opportunity → customer.
 STEP_STAGES = [Stage.LEAD, Stage.MQL, Stage.SAL, Stage.SQL, Stage.OPPORTUNITY]
@@ -274,46 +277,47 @@ def stage_moves(inp: VelocityInput, window: Period) -> pl.DataFrame:
     forward = inp.segment.apply(LifecycleTransition.objects.all(), prefix="contact__").filter(
         window.q("at"), from_stage__in=STEP_STAGES
     )
-    history = read(
+    # Each transition with the time of the contact's previous one (LAG over its history up
+    # to the window's end), computed in the database; only the forward moves out of a step
+    # stage inside the window come back.
+    history = (
         LifecycleTransition.objects.filter(
             contact_id__in=forward.values("contact_id"), at__lt=window.end_at
         )
+        .order_by()
         .annotate(
             t=EpochMicros("at"),
             fr=rank("from_stage"),
             tr=rank("to_stage"),
             owner=F("contact__owner_id"),
+            entered=Window(
+                Lag(EpochMicros("at")),
+                partition_by=[F("contact_id")],
+                order_by=[F("at").asc(), F("id").asc()],
+            ),
         )
-        .values_list("contact_id", "id", "t", "fr", "tr", "owner"),
+        .values_list("contact_id", "fr", "t", "entered", "owner", "tr")
+    )
+    inner, params = history.query.sql_with_params()
+    q = connection.ops.quote_name
+    step_ranks = [STAGE_RANK[s] for s in STEP_STAGES]
+    sql = (
+        f"SELECT {q('contact_id')}, {q('fr')} - {step_ranks[0]}, {q('entered')}, {q('t')}, "
+        f"COALESCE({q('owner')}, -1) FROM ({inner}) moves "
+        f"WHERE {q('fr')} IN ({', '.join(str(r) for r in step_ranks)}) "
+        f"AND {q('tr')} > {q('fr')} AND {q('t')} >= %s AND {q('entered')} IS NOT NULL"
+    )
+    return frame(
+        sql,
+        [*params, _us(window.start_at)],
         {
             "contact_id": pl.Int64,
-            "id": pl.Int64,
-            "t": pl.Int64,
-            "fr": pl.Int64,
-            "tr": pl.Int64,
+            "step": pl.Int64,
+            "entered": pl.Int64,
+            "left": pl.Int64,
             "owner": pl.Int64,
         },
-    ).sort(["contact_id", "t", "id"])
-    step_ranks = [STAGE_RANK[s] for s in STEP_STAGES]
-    moves = (
-        history.with_columns(
-            pl.col("t").shift(1).over("contact_id").alias("entered"),
-        )
-        .filter(
-            pl.col("fr").is_in(step_ranks)
-            & (pl.col("tr") > pl.col("fr"))
-            & (pl.col("t") >= _us(window.start_at))
-            & pl.col("entered").is_not_null()
-        )
-        .select(
-            "contact_id",
-            (pl.col("fr") - step_ranks[0]).alias("step"),
-            "entered",
-            pl.col("t").alias("left"),
-            pl.col("owner").fill_null(-1),
-        )
     )
-    return moves
 
 
 def won_deals(inp: VelocityInput, window: Period) -> pl.DataFrame:
