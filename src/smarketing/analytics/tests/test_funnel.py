@@ -16,6 +16,7 @@ October 2026 (UTC). Every contact's path:
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -227,3 +228,53 @@ def test_exports_keep_exact_values_and_defuse_formulas():
         "share": 0.25,
         "missing": None,
     }
+
+
+def test_report_command(october, tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    # The table names each stage with its count
+    out = StringIO()
+    call_command("report", "funnel", "--period", "2026-10", "--by", "original_source", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert lines[0].split()[:3] == ["group", "stage", "count"]
+    assert lines[2].split()[:3] == ["All", "mql", "5"]
+    # CSV and JSON go to a file as well
+    target = tmp_path / "period.csv"
+    call_command(
+        "report",
+        "funnel",
+        "--period",
+        "2026-10",
+        "--view",
+        "period",
+        "--format",
+        "csv",
+        "-o",
+        str(target),
+        stderr=StringIO(),
+    )
+    assert target.read_text().splitlines()[2].startswith("All,mql,5,")
+    out = StringIO()
+    call_command(
+        "report",
+        "sources",
+        "--period",
+        "2026-10",
+        "--filter",
+        "original_source=email",
+        "--format",
+        "json",
+        stdout=out,
+    )
+    assert json.loads(out.getvalue())["report"]["segment"] == {"original_source": "email"}
+    # Bad input: exit code 2, every problem named, nothing written
+    with pytest.raises(CommandError) as caught:
+        call_command("report", "velocity", "--period", "2026-13", "--filter", "colour=red")
+    assert caught.value.returncode == 2
+    assert "period:" in str(caught.value) and "colour:" in str(caught.value)
+    with pytest.raises(CommandError):
+        call_command("report", "sources", "--view", "period")
