@@ -340,11 +340,50 @@ def generate(
         rule_set = rule_set_in_force()
         if rule_set is not None:
             rescore_all(rule_set, now=now, promote=False, reason="demo company loaded")
+        _set_goals(now)
     summary = DemoSummary(
         seed=seed, now=now, seconds=time.monotonic() - started, counts=writer.counts
     )
     summary.logins = demo_logins()
     return summary
+
+
+DEMO_GOALS = (
+    "Won revenue +5 % over the same quarter last year",
+    "MQLs this quarter",
+    "SQLs this month",
+    "EMEA: new customers this quarter",
+)
+
+
+def _set_goals(now: datetime) -> None:
+    """The goals both heads agreed for this quarter and month, so the dashboard shows progress."""
+    from smarketing.analytics.actions import do_create_goal
+    from smarketing.handoff.models import Team
+
+    quarter = f"{now.year}-Q{(now.month - 1) // 3 + 1}"
+    month = f"{now.year}-{now.month:02d}"
+    emea = Team.objects.filter(name="Inside sales EMEA").first()
+    for goal in (
+        {
+            "name": DEMO_GOALS[0],
+            "metric": "won_revenue",
+            "target_kind": "relative",
+            "target_value": 5,
+            "baseline": "same_period_last_year",
+            "period": quarter,
+        },
+        {"name": DEMO_GOALS[1], "metric": "mqls", "target_value": 600, "period": quarter},
+        {"name": DEMO_GOALS[2], "metric": "sqls", "target_value": 90, "period": month},
+        {
+            "name": DEMO_GOALS[3],
+            "metric": "customers",
+            "target_value": 12,
+            "period": quarter,
+            "team": emea.pk if emea else None,
+        },
+    ):
+        do_create_goal({**goal, "tz": "UTC"}, actor=SYSTEM)
 
 
 def _create_users(people: list[tuple[str, str, str, str]], now: datetime) -> list[User]:
@@ -765,6 +804,9 @@ def reset() -> dict[str, int]:
         ):
             _, per_model = model.objects.all().delete()
             deleted[model._meta.verbose_name_plural] = per_model.get(model._meta.label, 0)
+        from smarketing.analytics.models import Goal
+
+        deleted["goals"], _ = Goal.objects.filter(name__in=DEMO_GOALS).delete()
         demo_teams = Team.objects.filter(name__in=[t[1] for t in cat.TEAMS])
         _, per_model = (
             RoutingRule.objects.filter(

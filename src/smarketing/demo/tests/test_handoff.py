@@ -320,3 +320,13 @@ def test_compliance_of_the_last_four_weeks_covers_every_team_and_tells_reps_apar
     assert result.decisions > 0 and result.mqls_delivered > 0
     assert result.total.breached > 0
     assert SlaClock.objects.filter(Q(escalated_at__isnull=False)).exists()
+
+
+def test_the_demo_sets_goals_the_dashboard_tracks(company):
+    from smarketing.analytics.goals import progress
+    from smarketing.analytics.models import Goal
+
+    goals = list(Goal.objects.order_by("id"))
+    assert [g.metric for g in goals] == ["won_revenue", "mqls", "sqls", "customers"]
+    assert goals[0].target_kind == "relative" and goals[3].team.name == "Inside sales EMEA"
+    assert progress(goals[1], now=NOW).actual > 0
