@@ -100,3 +100,17 @@ def test_velocity_page_has_the_trend(rep, october):
     # an October median only: one point per line
     assert 'id="velocity-chart"' in html
     assert html.count('class="point"') == 4
+
+
+def test_owner_filter_narrows_the_funnel(rep, october):
+    from smarketing.crm.actions import do_assign_owner
+    from smarketing.crm.models import Contact
+
+    do_assign_owner(Contact.objects.get(original_source="email"), rep, actor=SYSTEM)
+    response = signed_in(rep).get(
+        reverse("web:report_funnel"), {"period": "2026-10", "owner": str(rep.pk)}
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert f'<option value="{rep.pk}" selected>' in html
+    assert 'data-count="1"' in html and 'data-count="2"' not in html

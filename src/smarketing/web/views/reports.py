@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
+from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
@@ -34,6 +35,7 @@ from smarketing.analytics.velocity import (
 from smarketing.core.errors import DomainError
 from smarketing.crm.choices import Channel, ObjectType
 from smarketing.crm.models import Campaign, PropertyDefinition
+from smarketing.handoff.models import Team
 from smarketing.web.charts_reports import (
     BarSeries,
     FunnelBar,
@@ -45,7 +47,17 @@ from smarketing.web.charts_reports import (
 from smarketing.web.rendering import error_status, page, render_page, show_problems
 
 DEFAULT_PERIOD = "last-30-days"
-FILTER_KEYS = ("period", "view", "by", "original_source", "campaign", "country")
+FILTER_KEYS = (
+    "period",
+    "view",
+    "by",
+    "original_source",
+    "campaign",
+    "owner",
+    "team",
+    "fit_grade",
+    "country",
+)
 
 
 class ReportForm(forms.Form):
@@ -63,6 +75,13 @@ class ReportForm(forms.Form):
     by = forms.ChoiceField(label=gettext_lazy("Break down by"), required=False)
     original_source = forms.ChoiceField(label=gettext_lazy("Source"), required=False)
     campaign = forms.ChoiceField(label=gettext_lazy("Campaign"), required=False)
+    owner = forms.ChoiceField(label=gettext_lazy("Owner"), required=False)
+    team = forms.ChoiceField(label=gettext_lazy("Team"), required=False)
+    fit_grade = forms.ChoiceField(
+        label=gettext_lazy("Fit grade"),
+        required=False,
+        choices=[("", gettext_lazy("Every grade")), *((g, g) for g in ("A", "B", "C", "D"))],
+    )
     country = forms.CharField(label=gettext_lazy("Country"), required=False, max_length=64)
 
     def __init__(self, data: Any, *, kind: str) -> None:
@@ -90,6 +109,22 @@ class ReportForm(forms.Form):
             ("", _("Every source")),
             *Channel.choices,
             ("none", _("No source")),
+        ]
+        users = get_user_model().objects.filter(is_active=True).order_by("first_name", "email")
+        self.fields["owner"].choices = [
+            ("", _("Every owner")),
+            *(
+                (str(pk), f"{first} {last}".strip() or email)
+                for pk, first, last, email in users.values_list(
+                    "pk", "first_name", "last_name", "email"
+                )
+            ),
+            ("none", _("No owner")),
+        ]
+        self.fields["team"].choices = [
+            ("", _("Every team")),
+            *((str(pk), name) for pk, name in Team.objects.values_list("pk", "name")),
+            ("none", _("No team")),
         ]
         self.fields["campaign"].choices = [
             ("", _("Every campaign")),
