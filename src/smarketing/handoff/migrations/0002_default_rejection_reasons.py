@@ -2,23 +2,11 @@
 
 from django.db import migrations
 
-REASONS = [
-    ("not_icp", "Not our ideal customer", "disqualify"),
-    ("bad_contact_data", "Bad contact data", "disqualify"),
-    ("no_budget_authority", "No budget or authority", "nurture"),
-    ("competitor", "Competitor", "disqualify"),
-    ("student_job_seeker", "Student or job seeker", "disqualify"),
-    ("duplicate", "Duplicate", "disqualify"),
-    ("not_now", "Not now — nurture", "nurture"),
-]
+from smarketing.handoff.defaults import install_default_reasons
 
 
 def add_reasons(apps, schema_editor):
-    RejectionReason = apps.get_model("handoff", "RejectionReason")
-    for position, (code, label, outcome) in enumerate(REASONS, start=1):
-        RejectionReason.objects.get_or_create(
-            code=code, defaults={"label": label, "outcome": outcome, "position": position}
-        )
+    install_default_reasons(apps.get_model("handoff", "RejectionReason"))
 
 
 class Migration(migrations.Migration):
