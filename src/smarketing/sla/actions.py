@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -324,6 +325,51 @@ class SweepResult:
         return sum(self.due_soon.values()) + sum(self.breached.values()) + self.escalated
 
 
+def _mark(found, commitment: str, kind: str, at_field: str) -> list[dict[str, Any]]:
+    """Lock and read the clocks `found` for `commitment`, and record `kind` on each at the
+    moment in `at_field` (the event rows; the caller updates the state)."""
+    rows = list(
+        found.select_for_update(of=("self",)).values(
+            "id",
+            "contact_id",
+            "contact__first_name",
+            "contact__last_name",
+            "contact__email",
+            "rep__email",
+            due=F(f"{commitment}_due_at"),
+            mark_at=F(at_field),
+        )
+    )
+    SlaEvent.objects.bulk_create(
+        SlaEvent(
+            clock_id=r["id"], kind=kind, commitment=commitment, at=r["mark_at"], rule="sla sweep"
+        )
+        for r in rows
+    )
+    for r in rows:
+        name = f"{r['contact__first_name']} {r['contact__last_name']}".strip()
+        r["who"] = name or r["contact__email"] or f"contact {r['contact_id']}"
+    return rows
+
+
+def _notice(
+    event: str, row: dict[str, Any], *, title: str, text: str, fields: dict, key: str
+) -> tuple[str, dict, str]:
+    """A notification about one clock, for its rep."""
+    return (
+        event,
+        {
+            "title": title,
+            "text": text,
+            "url": _link(row["contact_id"]),
+            "fields": fields,
+            "recipients": [row["rep__email"]] if row["rep__email"] else [],
+            "contact_id": row["contact_id"],
+        },
+        key,
+    )
+
+
 def sweep(*, now: datetime | None = None, clock_ids: Iterable[int] | None = None) -> SweepResult:
     """Mark what fell due: due soon, breached (notify the rep), escalated (notify the manager,
     reassign when the terms say so). Set-based: one read and one update per commitment."""
@@ -335,56 +381,28 @@ def sweep(*, now: datetime | None = None, clock_ids: Iterable[int] | None = None
     notifications: list[tuple[str, dict, str]] = []
     with transaction.atomic():
         for c in COMMITMENTS:
-            label = Commitment(c).label
+            label = str(Commitment(c).label)
             soon = base.filter(
                 **{f"{c}_state": State.OPEN, f"{c}_soon_at__lte": now, f"{c}_due_at__gt": now}
             )
-            rows = list(
-                soon.select_for_update(of=("self",)).values(
-                    "id", "contact_id", "rep__email", f"{c}_due_at", f"{c}_soon_at"
-                )
-            )
+            rows = _mark(soon, c, EventKind.DUE_SOON, f"{c}_soon_at")
             if rows:
                 soon.update(**{f"{c}_state": State.DUE_SOON})
-                SlaEvent.objects.bulk_create(
-                    SlaEvent(
-                        clock_id=r["id"],
-                        kind=EventKind.DUE_SOON,
-                        commitment=c,
-                        at=r[f"{c}_soon_at"],
-                        rule="sla sweep",
-                    )
-                    for r in rows
+            notifications += [
+                _notice(
+                    "sla.due_soon",
+                    r,
+                    title=f"{label} due soon: {r['who']}",
+                    text=f"{label} for {r['who']} is due at {r['due']:%Y-%m-%d %H:%M} UTC.",
+                    fields={"Commitment": label, "Due": f"{r['due']:%Y-%m-%d %H:%M} UTC"},
+                    key=f"clock:{r['id']}:{c}:due_soon",
                 )
-                notifications += [
-                    (
-                        "sla.due_soon",
-                        {
-                            "title": f"{label} due soon",
-                            "text": f"{label} for contact {r['contact_id']} is due at {r[f'{c}_due_at']:%Y-%m-%d %H:%M} UTC.",
-                            "url": _link(r["contact_id"]),
-                            "fields": {
-                                "Commitment": str(label),
-                                "Due": f"{r[f'{c}_due_at']:%Y-%m-%d %H:%M} UTC",
-                            },
-                            "recipients": [r["rep__email"]] if r["rep__email"] else [],
-                            "contact_id": r["contact_id"],
-                        },
-                        f"clock:{r['id']}:{c}:due_soon",
-                    )
-                    for r in rows
-                ]
+                for r in rows
+            ]
             result.due_soon[c] = len(rows)
 
             late = base.filter(**{f"{c}_state__in": RUNNING, f"{c}_due_at__lte": now})
-            rows = list(
-                late.select_for_update(of=("self",)).values(
-                    "id",
-                    "contact_id",
-                    "rep__email",
-                    due=F(f"{c}_due_at"),
-                )
-            )
+            rows = _mark(late, c, EventKind.BREACHED, f"{c}_due_at")
             if rows:
                 # The rows read are locked (or the whole database is, on SQLite), so the
                 # same filter updates exactly them. The first breach of a clock sets when it
@@ -393,31 +411,18 @@ def sweep(*, now: datetime | None = None, clock_ids: Iterable[int] | None = None
                     escalate_at=Coalesce(f"{c}_escalate_at", f"{c}_due_at")
                 )
                 late.update(**{f"{c}_state": State.BREACHED})
-                SlaEvent.objects.bulk_create(
-                    SlaEvent(
-                        clock_id=r["id"],
-                        kind=EventKind.BREACHED,
-                        commitment=c,
-                        at=r["due"],
-                        rule="sla sweep",
-                    )
-                    for r in rows
+            notifications += [
+                _notice(
+                    "sla.breached",
+                    r,
+                    title=f"SLA breached: {label}, {r['who']}",
+                    text=f"{label} for {r['who']} was due at {r['due']:%Y-%m-%d %H:%M} UTC "
+                    "and is not done.",
+                    fields={"Commitment": label, "Rep": r["rep__email"] or "-"},
+                    key=f"clock:{r['id']}:{c}:breached",
                 )
-                notifications += [
-                    (
-                        "sla.breached",
-                        {
-                            "title": f"SLA breached: {label}",
-                            "text": f"{label} for contact {r['contact_id']} was due at {r['due']:%Y-%m-%d %H:%M} UTC and is not done.",
-                            "url": _link(r["contact_id"]),
-                            "fields": {"Commitment": str(label), "Rep": r["rep__email"] or "-"},
-                            "recipients": [r["rep__email"]] if r["rep__email"] else [],
-                            "contact_id": r["contact_id"],
-                        },
-                        f"clock:{r['id']}:{c}:breached",
-                    )
-                    for r in rows
-                ]
+                for r in rows
+            ]
             result.breached[c] = len(rows)
         _emit_many(notifications)
     _escalate(base, now, result)
