@@ -76,7 +76,14 @@ def load_journeys(
     end: datetime,
     group_by: str,
     include_sales: bool,
+    with_non_converting: bool = True,
 ) -> CrmJourneys:
+    """The journeys of the period's converting deals and of the contacts that did not convert.
+
+    Only the Markov and Shapley models read the non-converting journeys; without
+    `with_non_converting` they are counted (contacts, touches, labels) in SQL instead of
+    read, and the result has the same channels and counts, with converting paths only.
+    """
     t = _tables()
     deal_sql, deal_params = converting_deals(basis, start, end).values("id").query.sql_with_params()
     moment = "closed_at" if basis == WON else "created_at"
@@ -110,18 +117,37 @@ def load_journeys(
     )
     converted_params = [DealStage.WON.value] if basis == WON else []
     start_db, end_db = _db_moments(start, end)
-    null_touches = frame(
-        f"SELECT t.contact_id, {epoch_us('t.occurred_at')}, t.id, {label} "
-        f"FROM {t['touch']} t {campaign_join} "
-        "WHERE t.occurred_at >= %s AND t.occurred_at < %s "
-        f"AND t.contact_id NOT IN ({converted_contacts})",
-        [start_db, end_db, *converted_params],
-        touch_schema,
-    )
-    frames_conv = [deal_touches.with_columns(source=pl.lit(0, pl.Int8))]
-    frames_null = [null_touches.with_columns(source=pl.lit(0, pl.Int8))]
+    kinds = ", ".join(["%s"] * len(SALES_KINDS))
+    null_sources = [
+        (
+            f"SELECT t.contact_id AS journey, {epoch_us('t.occurred_at')} AS ts, t.id AS id, "
+            f"{label} AS label, 0 AS source FROM {t['touch']} t {campaign_join} "
+            "WHERE t.occurred_at >= %s AND t.occurred_at < %s "
+            f"AND t.contact_id NOT IN ({converted_contacts})",
+            [start_db, end_db, *converted_params],
+        )
+    ]
     if include_sales:
-        kinds = ", ".join(["%s"] * len(SALES_KINDS))
+        null_sources.append(
+            (
+                f"SELECT a.contact_id AS journey, {epoch_us('a.occurred_at')} AS ts, a.id AS id, "
+                "a.kind AS label, 1 AS source "
+                f"FROM {t['activity']} a WHERE a.occurred_at >= %s AND a.occurred_at < %s "
+                f"AND a.kind IN ({kinds}) AND a.contact_id NOT IN ({converted_contacts})",
+                [start_db, end_db, *SALES_KINDS, *converted_params],
+            )
+        )
+    null_sql = " UNION ALL ".join(sql for sql, _ in null_sources)
+    null_params = [p for _, params in null_sources for p in params]
+    frames_conv = [deal_touches.with_columns(source=pl.lit(0, pl.Int8))]
+    null_schema = {**touch_schema, "source": pl.Int8}
+    if with_non_converting:
+        null_touches = _sales_labels(frame(null_sql, null_params, null_schema))
+        null_summary = None
+    else:
+        null_touches = pl.DataFrame(schema=null_schema)
+        null_summary = _null_summary(null_sql, null_params)
+    if include_sales:
         deal_activities = frame(
             f"SELECT l.deal_id, {epoch_us('a.occurred_at')}, a.id, a.kind "
             f"FROM {t['activity']} a JOIN {t['link']} l ON l.contact_id = a.contact_id "
@@ -131,16 +157,8 @@ def load_journeys(
             [*deal_params, *SALES_KINDS],
             touch_schema,
         )
-        null_activities = frame(
-            f"SELECT a.contact_id, {epoch_us('a.occurred_at')}, a.id, a.kind "
-            f"FROM {t['activity']} a WHERE a.occurred_at >= %s AND a.occurred_at < %s "
-            f"AND a.kind IN ({kinds}) AND a.contact_id NOT IN ({converted_contacts})",
-            [start_db, end_db, *SALES_KINDS, *converted_params],
-            touch_schema,
-        )
         sales = pl.lit(SALES_PREFIX) + pl.col("label")
         frames_conv.append(deal_activities.with_columns(label=sales, source=pl.lit(1, pl.Int8)))
-        frames_null.append(null_activities.with_columns(label=sales, source=pl.lit(1, pl.Int8)))
 
     mql = frame(
         f"SELECT l.deal_id, MIN({epoch_us('tr.at')}) FROM {t['transition']} tr "
@@ -152,9 +170,45 @@ def load_journeys(
     return _assemble(
         deals,
         pl.concat(frames_conv),
-        pl.concat(frames_null),
+        null_touches,
         mql,
         no_label=NO_CHANNEL if group_by == CHANNEL else NO_CAMPAIGN,
+        null_summary=null_summary,
+    )
+
+
+def _sales_labels(touches: pl.DataFrame) -> pl.DataFrame:
+    """Sales activities (source 1) are labelled by their kind with the sales prefix."""
+    return touches.with_columns(
+        pl.when(pl.col("source") == 1)
+        .then(pl.lit(SALES_PREFIX) + pl.col("label"))
+        .otherwise(pl.col("label"))
+        .alias("label")
+    )
+
+
+@dataclass
+class NullSummary:
+    """The non-converting journeys counted instead of read: contacts, touches, their labels."""
+
+    contacts: int
+    touches: int
+    labels: list[str | None]
+
+
+def _null_summary(sql: str, params: list) -> NullSummary:
+    by_label = _sales_labels(
+        frame(
+            f"SELECT u.label, u.source, COUNT(*) FROM ({sql}) u GROUP BY u.label, u.source",
+            params,
+            {"label": pl.String, "source": pl.Int8, "n": pl.Int64},
+        )
+    )
+    contacts = frame(f"SELECT COUNT(DISTINCT u.journey) FROM ({sql}) u", params, {"n": pl.Int64})
+    return NullSummary(
+        contacts=int(contacts["n"][0]) if contacts.height else 0,
+        touches=int(by_label["n"].sum()) if by_label.height else 0,
+        labels=by_label["label"].to_list(),
     )
 
 
@@ -175,6 +229,7 @@ def _assemble(
     mql: pl.DataFrame,
     *,
     no_label: str,
+    null_summary: NullSummary | None = None,
 ) -> CrmJourneys:
     """Number the journeys (deals by id, then contacts by id) and encode them for the engine."""
     order = ["path", "ts", "source", "id"]
@@ -201,7 +256,12 @@ def _assemble(
         .alias("label")
     )
     n_paths = n_conv + n_null
-    names = tuple(touches["label"].unique().sort().to_list())
+    labels = touches["label"]
+    if null_summary is not None:
+        # Labels only non-converting journeys carry are still channels (with no credit).
+        labels = pl.concat([labels, pl.Series("label", null_summary.labels, pl.String)])
+        labels = labels.fill_null(no_label).replace("", no_label)
+    names = tuple(labels.unique().sort().to_list())
     codes = (
         touches["label"]
         .replace_strict(list(names), list(range(len(names))), return_dtype=pl.Int32)
@@ -260,6 +320,6 @@ def _assemble(
         deals_value=float(deals["amount"].sum()) if deals.height else 0.0,
         attributed_deals=n_conv,
         attributed_value=float(amounts.sum()),
-        non_converting=n_null,
-        touches=len(codes),
+        non_converting=n_null if null_summary is None else null_summary.contacts,
+        touches=len(codes) + (0 if null_summary is None else null_summary.touches),
     )

@@ -41,6 +41,8 @@ BASES = (WON, PIPELINE)
 GROUPS = (CHANNEL, CAMPAIGN)
 MAX_DAYS = 366 * 5
 MAX_HALF_LIFE = 3650.0
+# The models that read the non-converting journeys (Markov's null state; Shapley's coalitions).
+NEEDS_NON_CONVERTING = frozenset({engine.MARKOV, engine.SHAPLEY})
 
 MODEL_LABELS = {
     engine.FIRST: _("First interaction"),
@@ -303,6 +305,8 @@ class AttributionRunner:
             end=end,
             group_by=p.group_by,
             include_sales=p.include_sales,
+            # Rule-based models credit converting journeys only: the others are just counted.
+            with_non_converting=bool(NEEDS_NON_CONVERTING & set(p.models)),
         )
         j = crm.journeys
         models = _run_engine(j, p.models, p.half_life_days) if j.n_paths else []
@@ -316,7 +320,8 @@ class AttributionRunner:
             models=models,
             channels=list(j.channels),
             conversions=j.total_conversions,
-            value=j.total_value,
+            # The converting journeys' amounts (the same whether non-converting ones were read).
+            value=crm.attributed_value,
             non_converting=crm.non_converting,
             touches=crm.touches,
             input=p,
