@@ -19,7 +19,7 @@ import polars as pl
 from django.db.models import QuerySet
 
 from smarketing.analytics.attribution.engine import SALES_PREFIX, Journeys
-from smarketing.crm.choices import ActivityKind, DealStage, Stage
+from smarketing.crm.choices import ActivityKind, Channel, DealStage, Stage
 from smarketing.crm.models import Activity, Campaign, Deal, LifecycleTransition, Touch
 from smarketing.scoring.frames import epoch_us, frame
 
@@ -47,8 +47,8 @@ class CrmJourneys:
     deals_value: float
     attributed_deals: int  # … that had at least one touch before converting
     attributed_value: float
-    non_converting: int
-    touches: int
+    non_converting: int | None  # None when not counted
+    touches: int | None
 
 
 def _tables() -> dict[str, str]:
@@ -77,12 +77,15 @@ def load_journeys(
     group_by: str,
     include_sales: bool,
     with_non_converting: bool = True,
+    count_non_converting: bool = True,
 ) -> CrmJourneys:
     """The journeys of the period's converting deals and of the contacts that did not convert.
 
     Only the Markov and Shapley models read the non-converting journeys; without
     `with_non_converting` they are counted (contacts, touches, labels) in SQL instead of
     read, and the result has the same channels and counts, with converting paths only.
+    Without `count_non_converting` either (by channel), they are not counted (`None`): only
+    which channels they touched is looked up, one indexed existence test per channel.
     """
     t = _tables()
     deal_sql, deal_params = converting_deals(basis, start, end).values("id").query.sql_with_params()
@@ -146,7 +149,11 @@ def load_journeys(
         null_summary = None
     else:
         null_touches = pl.DataFrame(schema=null_schema)
-        null_summary = _null_summary(null_sql, null_params)
+        null_summary = (
+            _null_summary(null_sql, null_params)
+            if count_non_converting or group_by != CHANNEL
+            else _null_channels(null_sources, deal_touches, include_sales)
+        )
     if include_sales:
         deal_activities = frame(
             f"SELECT l.deal_id, {epoch_us('a.occurred_at')}, a.id, a.kind "
@@ -191,9 +198,36 @@ def _sales_labels(touches: pl.DataFrame) -> pl.DataFrame:
 class NullSummary:
     """The non-converting journeys counted instead of read: contacts, touches, their labels."""
 
-    contacts: int
-    touches: int
+    contacts: int | None
+    touches: int | None
     labels: list[str | None]
+
+
+def _null_channels(
+    sources: list[tuple[str, list]], deal_touches: pl.DataFrame, include_sales: bool
+) -> NullSummary:
+    """The channels (and sales kinds) the non-converting journeys touched, without counting.
+
+    Channels the converting journeys carry already are not looked up again; each other
+    one is an existence test that stops at its first touch.
+    """
+    known = set(deal_touches["label"].fill_null("").unique().to_list())
+    tests = [(sources[0], channel, 0) for channel in ["", *Channel.values] if channel not in known]
+    if include_sales:
+        tests += [(sources[1], kind, 1) for kind in SALES_KINDS]
+    if not tests:
+        return NullSummary(None, None, [])
+    sql = " UNION ALL ".join(
+        f"SELECT %s, %s WHERE EXISTS (SELECT 1 FROM ({source_sql}) u WHERE u.label = %s)"
+        for (source_sql, _), _label, _source in tests
+    )
+    params = [
+        p
+        for (_sql, source_params), label, source in tests
+        for p in (label, source, *source_params, label)
+    ]
+    found = _sales_labels(frame(sql, params, {"label": pl.String, "source": pl.Int8}))
+    return NullSummary(None, None, found["label"].to_list())
 
 
 def _null_summary(sql: str, params: list) -> NullSummary:
@@ -321,5 +355,7 @@ def _assemble(
         attributed_deals=n_conv,
         attributed_value=float(amounts.sum()),
         non_converting=n_null if null_summary is None else null_summary.contacts,
-        touches=len(codes) + (0 if null_summary is None else null_summary.touches),
+        touches=len(codes)
+        if null_summary is None
+        else (None if null_summary.touches is None else len(codes) + null_summary.touches),
     )

@@ -85,6 +85,9 @@ class AttributionInput:
     group_by: str = CHANNEL
     include_sales: bool = True
     half_life_days: float = DEFAULT_HALF_LIFE
+    # Count the non-converting journeys and all touches (a page that shows credits only,
+    # such as the dashboard, can skip it: the counts are then None).
+    counts: bool = True
 
     def check(self) -> None:
         problems: list[FieldProblem] = []
@@ -198,8 +201,8 @@ class AttributionResult:
     channels: list[str]
     conversions: float  # converting journeys attributed
     value: float
-    non_converting: int
-    touches: int
+    non_converting: int | None  # None when not counted (AttributionInput.counts)
+    touches: int | None
     input: AttributionInput | None = None
     deals: int | None = None  # converting deals in the period (CRM only)
     deals_value: float | None = None
@@ -307,6 +310,7 @@ class AttributionRunner:
             include_sales=p.include_sales,
             # Rule-based models credit converting journeys only: the others are just counted.
             with_non_converting=bool(NEEDS_NON_CONVERTING & set(p.models)),
+            count_non_converting=p.counts,
         )
         j = crm.journeys
         models = _run_engine(j, p.models, p.half_life_days) if j.n_paths else []
