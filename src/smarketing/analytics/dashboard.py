@@ -189,10 +189,10 @@ def _weeks(inp: DashboardInput, now: datetime) -> list[WeekRow]:
     ]
 
 
-def _sources(period: Period) -> list[dict[str, Any]]:
+def _sources(period: Period, progress=None) -> list[dict[str, Any]]:
     from smarketing.analytics.sources import SourcesInput, run_sources
 
-    result = run_sources(SourcesInput(period=period))
+    result = run_sources(SourcesInput(period=period), progress=progress)
     rows = sorted(result.channels, key=lambda r: (-r.won, r.label))[:TOP_SOURCES]
     return [
         {
@@ -214,18 +214,23 @@ def _attribution(inp: DashboardInput, today: date):
     if last < inp.period.start:
         return None
     return AttributionRunner(
-        AttributionInput(date_from=inp.period.start, date_to=last, models=(inp.model,))
+        # The panel shows credits only: the non-converting journeys are not counted.
+        AttributionInput(
+            date_from=inp.period.start, date_to=last, models=(inp.model,), counts=False
+        )
     ).run()
 
 
 def run_dashboard(inp: DashboardInput, *, now: datetime | None = None) -> Dashboard:
-    from smarketing.analytics.funnel import FunnelInput, run_funnel
+    from smarketing.analytics.funnel import FunnelInput, cohort_progress, run_funnel
     from smarketing.sla.compliance import run_compliance
 
     now = now or timezone.now()
     today = timezone.localdate(now)
     notes: list[str] = []
-    funnel = run_funnel(FunnelInput(period=inp.period))
+    # The funnel and the sources follow the same cohort (the period's MQLs): read it once.
+    progress = cohort_progress(inp.period, Segment())
+    funnel = run_funnel(FunnelInput(period=inp.period), progress=progress)
     last_week = Period.containing(today, "week", inp.week.tz).shifted(-1)
     compliance = run_compliance(last_week.start_at, last_week.end_at)
     attribution, attribution_error = None, ""
@@ -242,7 +247,7 @@ def run_dashboard(inp: DashboardInput, *, now: datetime | None = None) -> Dashbo
         goals=goals_progress(now=now, active_only=True),
         compliance=compliance,
         compliance_week=str(last_week),
-        sources=_sources(inp.period),
+        sources=_sources(inp.period, progress),
         attribution=attribution,
         attribution_error=attribution_error,
         weeks=_weeks(inp, now),

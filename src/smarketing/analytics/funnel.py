@@ -344,11 +344,18 @@ def _figures(
     return out
 
 
-def run_funnel(inp: FunnelInput) -> FunnelResult:
-    """The funnel for `inp` (see the module docstring for exact definitions)."""
+Progress = tuple[pl.DataFrame, np.ndarray]
+
+
+def run_funnel(inp: FunnelInput, *, progress: Progress | None = None) -> FunnelResult:
+    """The funnel for `inp` (see the module docstring for exact definitions).
+
+    `progress` is `cohort_progress(inp.period, inp.segment)` when the caller has it already
+    (the dashboard reads it once for the funnel and the sources).
+    """
     inp.segment.check_exists(prefix="")
     if inp.view == "cohort":
-        return _cohort(inp)
+        return _cohort(inp, progress)
     if inp.view == "period":
         return _period(inp)
     raise ValidationFailed(
@@ -357,8 +364,8 @@ def run_funnel(inp: FunnelInput) -> FunnelResult:
     )
 
 
-def _cohort(inp: FunnelInput) -> FunnelResult:
-    entries, reached = cohort_progress(inp.period, inp.segment)
+def _cohort(inp: FunnelInput, progress: Progress | None = None) -> FunnelResult:
+    entries, reached = progress or cohort_progress(inp.period, inp.segment)
     ids = entries["contact_id"].to_numpy()
     entry = entries["entry"].to_numpy()
     codes, keys = group_codes(inp.by, ids, cohort_ids(inp.period, inp.segment))

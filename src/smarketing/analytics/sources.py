@@ -38,12 +38,12 @@ import polars as pl
 from django.db.models import Count, F
 from django.utils.translation import gettext as _
 
-from smarketing.analytics.funnel import cohort_ids, cohort_progress, group_codes
+from smarketing.analytics.funnel import Progress, cohort_ids, cohort_progress
 from smarketing.analytics.history import COHORT_STAGES, NOT_REACHED, EpochMicros, cents, money
 from smarketing.analytics.history import read as read_frame
 from smarketing.analytics.periods import Breakdown, Period, Scope, Segment
 from smarketing.crm.choices import OPEN_DEAL_STAGES, DealStage, Stage
-from smarketing.crm.models import Campaign, Deal
+from smarketing.crm.models import Campaign, Contact, Deal
 from smarketing.handoff.choices import Decision
 from smarketing.handoff.models import LeadReview
 
@@ -214,15 +214,31 @@ class SourcesResult:
 # ---- pieces ---------------------------------------------------------------------------------
 
 
-def _cohort_counts(inp: SourcesInput) -> dict[str, dict[str, dict[str, int]]]:
+def _cohort_counts(
+    inp: SourcesInput, progress: Progress | None = None
+) -> dict[str, dict[str, dict[str, int]]]:
     """level → key → {mqls, sqls, customers} from the funnel cohort."""
-    entries, reached = cohort_progress(inp.period, inp.segment)
+    entries, reached = progress or cohort_progress(inp.period, inp.segment)
     ids = entries["contact_id"].to_numpy()
     sql_k, customer_k = COHORT_STAGES.index(Stage.SQL), COHORT_STAGES.index(Stage.CUSTOMER)
     out: dict[str, dict[str, dict[str, int]]] = {}
-    subquery = cohort_ids(inp.period, inp.segment)
-    for level, by in (("channel", "original_source"), ("campaign", "campaign")):
-        codes, keys = group_codes(Breakdown(by), ids, subquery)
+    # Both groupings of the cohort's contacts in one read.
+    groups = read_frame(
+        Contact.objects.filter(pk__in=cohort_ids(inp.period, inp.segment)).values_list(
+            "pk", "original_source", "first_campaign_id"
+        ),
+        {"pk": pl.Int64, "channel": pl.Utf8, "campaign": pl.Int64},
+    ).sort("pk")
+    position = np.searchsorted(groups["pk"].to_numpy(), ids)
+    for level in LEVELS:
+        column = groups[level].cast(pl.Utf8).fill_null("")
+        keys = sorted(column.unique().to_list()) if len(ids) else []
+        index = {key: i for i, key in enumerate(keys)}
+        codes = (
+            column.replace_strict(index, return_dtype=pl.Int64).to_numpy()[position]
+            if len(ids)
+            else np.zeros(0, dtype=np.int64)
+        )
         size = len(keys)
         mqls = np.bincount(codes, minlength=size)
         sqls = np.bincount(codes, weights=reached[:, sql_k] != NOT_REACHED, minlength=size)
@@ -356,9 +372,10 @@ def campaign_costs(period: Period) -> tuple[dict[int, tuple[str, Decimal]], list
 # ---- the runner -----------------------------------------------------------------------------
 
 
-def run_sources(inp: SourcesInput) -> SourcesResult:
+def run_sources(inp: SourcesInput, *, progress: Progress | None = None) -> SourcesResult:
+    """The sources for `inp`; `progress` as for `run_funnel` (the cohort, when read already)."""
     inp.segment.check_exists(prefix="")
-    cohort = _cohort_counts(inp)
+    cohort = _cohort_counts(inp, progress)
     reviews = _reviews(inp)
     amounts, deal_currencies = _deal_amounts(inp)
     costs, cost_currencies = campaign_costs(inp.period)
