@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -53,6 +53,7 @@ from smarketing.crm.choices import STAGE_RANK, Stage
 from smarketing.crm.models import Contact, Deal, LifecycleTransition
 
 VIEWS = ("cohort", "period")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 TOTAL_KEY = "*"
 
 
@@ -214,9 +215,6 @@ def cohort_progress(period: Period, segment: Segment) -> tuple[pl.DataFrame, np.
     (contacts by stages) of microseconds, NOT_REACHED where the stage was never reached, plus
     columns `disqualified` and `recycled` (booleans) added to the frame.
     """
-    entries = mql_entries(period, segment)
-    ids = entries["contact_id"].to_numpy()
-    entry = entries["entry"].to_numpy()
     history = read(
         LifecycleTransition.objects.filter(
             contact_id__in=cohort_ids(period, segment), at__gte=period.start_at
@@ -232,6 +230,20 @@ def cohort_progress(period: Period, segment: Segment) -> tuple[pl.DataFrame, np.
             "to_stage": pl.Utf8,
         },
     )
+    # The cohort's entries (as `mql_entries`) are among these rows: no second read.
+    end_us = (period.end_at - EPOCH) // timedelta(microseconds=1)
+    entries = (
+        history.filter(
+            pl.col("from_stage").is_in(BEFORE_MQL)
+            & pl.col("to_stage").is_in(MQL_OR_BEYOND)
+            & (pl.col("t") < end_us)
+        )
+        .group_by("contact_id")
+        .agg(pl.col("t").min().alias("entry"))
+        .sort("contact_id")
+    )
+    ids = entries["contact_id"].to_numpy()
+    entry = entries["entry"].to_numpy()
     index = np.searchsorted(ids, history["contact_id"].to_numpy())
     at = history["t"].to_numpy()
     after = at >= entry[index] if len(ids) else np.zeros(len(at), dtype=bool)
