@@ -218,6 +218,16 @@ class ComplianceRowOut(Schema):
     breached: int
 
 
+class MarketingSegmentOut(Schema):
+    name: str
+    mqls_delivered: int
+    mqls_committed: float | None
+    acceptance_rate: float | None
+    acceptance_committed: float | None
+    decisions: int
+    met: bool | None
+
+
 class ComplianceOut(Schema):
     period: str
     start: datetime
@@ -232,6 +242,9 @@ class ComplianceOut(Schema):
     acceptance_committed: float | None
     decisions: int
     marketing_met: bool | None
+    segments: list[MarketingSegmentOut] = Field(
+        description="Marketing's commitment per segment named in the SLA."
+    )
 
 
 class ReportQuery(Schema):
@@ -246,4 +259,9 @@ def report(request: HttpRequest, query: Query[ReportQuery]):
     attempts per lead, per rep, team and week; MQLs delivered and acceptance vs committed."""
     period = Period.parse(query.period, path="query.period")
     result = run_compliance(period.start_at, period.end_at, team_id=query.team, rep_id=query.rep)
-    return {**asdict(result), "period": str(period), "marketing_met": result.marketing_met}
+    return {
+        **asdict(result),
+        "period": str(period),
+        "marketing_met": result.marketing_met,
+        "segments": [{**asdict(row), "met": row.met} for row in result.segments],
+    }

@@ -209,8 +209,9 @@ def validate_sla(body: Any) -> dict[str, Any]:
         problems,
         "marketing.",
         marketing,
-        {"mqls_per_period", "period", "min_acceptance_rate", "min_fit_grade"},
+        {"mqls_per_period", "period", "min_acceptance_rate", "min_fit_grade", "segments"},
     )
+    _validate_marketing_segments(problems, marketing.get("segments"))
     _unknown_keys(
         problems,
         "sales.",
@@ -311,6 +312,59 @@ def _validate_sales_terms(problems: list[FieldProblem], prefix: str, sales: dict
     flag = sales.get("reassign_on_breach")
     if flag is not None and not isinstance(flag, bool):
         problems.append(FieldProblem(f"{prefix}reassign_on_breach", "must be true or false", flag))
+
+
+def _validate_marketing_segments(problems: list[FieldProblem], segments: Any) -> None:
+    """Marketing's commitment per segment: [{name, filter: {country: [ES]}, mqls_per_period, …}]."""
+    from smarketing.analytics.periods import Segment
+
+    if segments is None:
+        return
+    if not isinstance(segments, list):
+        problems.append(FieldProblem("marketing.segments", "must be a list of segments"))
+        return
+    names = set()
+    for i, spec in enumerate(segments):
+        path = f"marketing.segments[{i}]"
+        if not isinstance(spec, dict):
+            problems.append(
+                FieldProblem(path, "must be a mapping: {name, filter, mqls_per_period}")
+            )
+            continue
+        _unknown_keys(
+            problems, f"{path}.", spec, {"name", "filter", "mqls_per_period", "min_acceptance_rate"}
+        )
+        name = str(spec.get("name") or "").strip()
+        if not name:
+            problems.append(FieldProblem(f"{path}.name", "is required"))
+        elif name.casefold() in names:
+            problems.append(FieldProblem(f"{path}.name", "is used by another segment", name))
+        names.add(name.casefold())
+        if not isinstance(spec.get("filter"), dict) or not spec["filter"]:
+            problems.append(
+                FieldProblem(f"{path}.filter", "name the contacts, e.g. {country: [ES, PT]}")
+            )
+        else:
+            try:
+                Segment.from_params(spec["filter"], prefix=f"{path}.filter")
+            except ValidationFailed as exc:
+                problems.extend(exc.problems)
+        if spec.get("mqls_per_period") is None:
+            problems.append(FieldProblem(f"{path}.mqls_per_period", "is required"))
+        _num(
+            problems,
+            f"{path}.mqls_per_period",
+            spec.get("mqls_per_period"),
+            minimum=0,
+            integer=True,
+        )
+        rate = _num(
+            problems, f"{path}.min_acceptance_rate", spec.get("min_acceptance_rate"), minimum=0
+        )
+        if rate is not None and rate > 1:
+            problems.append(
+                FieldProblem(f"{path}.min_acceptance_rate", "is a share between 0 and 1", rate)
+            )
 
 
 def _validate_scope(problems: list[FieldProblem], path: str, scope: Any) -> None:

@@ -4,7 +4,9 @@ Sales side, over the clocks started in the period: for each commitment the share
 those met or breached (waived and cancelled ones do not count either way), the median
 speed to lead in working hours, and contact attempts per lead. Marketing side: MQLs
 delivered in the period (contacts crossing into MQL, as every report counts them) against
-the SLA commitment (whole weeks, months or quarters exactly; other spans pro rata by days), and the acceptance rate of the reps' decisions made in the period against
+the SLA commitment (whole weeks, months or quarters exactly; other spans pro rata by days),
+as a whole and for each segment the SLA names (`marketing.segments`: name, filter,
+mqls_per_period, min_acceptance_rate), and the acceptance rate of the reps' decisions made in the period against
 the committed minimum.
 """
 
@@ -39,6 +41,28 @@ class ComplianceRow:
 
 
 @dataclass
+class MarketingSegmentRow:
+    """Marketing's commitment for one segment of the SLA (e.g. a region or a source)."""
+
+    name: str
+    mqls_delivered: int
+    mqls_committed: float | None
+    acceptance_rate: float | None
+    acceptance_committed: float | None
+    decisions: int
+
+    @property
+    def met(self) -> bool | None:
+        if self.mqls_committed is None:
+            return None
+        return self.mqls_delivered >= self.mqls_committed and (
+            self.acceptance_committed is None
+            or self.acceptance_rate is None
+            or self.acceptance_rate >= self.acceptance_committed
+        )
+
+
+@dataclass
 class ComplianceResult:
     start: datetime
     end: datetime
@@ -51,6 +75,7 @@ class ComplianceResult:
     acceptance_rate: float | None = None
     acceptance_committed: float | None = None
     decisions: int = 0
+    segments: list[MarketingSegmentRow] = field(default_factory=list)
 
     @property
     def marketing_met(self) -> bool | None:
@@ -213,18 +238,44 @@ def committed_units(start: datetime, end: datetime, period: str) -> float:
 
 def _marketing_side(result: ComplianceResult, start: datetime, end: datetime) -> None:
     # MQLs counted as every report counts them: contacts crossing into MQL or later stages.
-    from smarketing.analytics.claims import METRICS, measure
     from smarketing.analytics.periods import Segment
 
-    result.mqls_delivered = int(measure(METRICS["mqls"], Segment(), [(start, end)])[0].numerator)
-    reviews = LeadReview.objects.between(start, end)
-    accepted = reviews.accepted().count()
-    result.decisions = reviews.count()
-    result.acceptance_rate = round(accepted / result.decisions, 4) if result.decisions else None
     version = active_version("sla")
     marketing = (version.body.get("marketing") or {}) if version else {}
-    if marketing.get("mqls_per_period") is not None:
-        units = committed_units(start, end, marketing.get("period") or "month")
-        result.mqls_committed = round(float(marketing["mqls_per_period"]) * units, 1)
-    if marketing.get("min_acceptance_rate") is not None:
-        result.acceptance_committed = float(marketing["min_acceptance_rate"])
+    period = marketing.get("period") or "month"
+    whole = _delivered(Segment(), start, end, marketing, period)
+    result.mqls_delivered, result.mqls_committed = whole.mqls_delivered, whole.mqls_committed
+    result.acceptance_rate, result.acceptance_committed = (
+        whole.acceptance_rate,
+        whole.acceptance_committed,
+    )
+    result.decisions = whole.decisions
+    for spec in marketing.get("segments") or []:
+        segment = Segment.from_params(spec.get("filter") or {}, prefix="filter")
+        result.segments.append(
+            _delivered(segment, start, end, spec, period, name=str(spec.get("name", "")))
+        )
+
+
+def _delivered(
+    segment, start: datetime, end: datetime, terms: dict, period: str, name: str = ""
+) -> MarketingSegmentRow:
+    from smarketing.analytics.claims import METRICS, measure
+
+    delivered = int(measure(METRICS["mqls"], segment, [(start, end)])[0].numerator)
+    reviews = segment.apply(LeadReview.objects.between(start, end), prefix="contact__")
+    decisions = reviews.count()
+    accepted = reviews.accepted().count()
+    committed = None
+    if terms.get("mqls_per_period") is not None:
+        units = committed_units(start, end, period)
+        committed = round(float(terms["mqls_per_period"]) * units, 1)
+    minimum = terms.get("min_acceptance_rate")
+    return MarketingSegmentRow(
+        name=name,
+        mqls_delivered=delivered,
+        mqls_committed=committed,
+        acceptance_rate=round(accepted / decisions, 4) if decisions else None,
+        acceptance_committed=float(minimum) if minimum is not None else None,
+        decisions=decisions,
+    )

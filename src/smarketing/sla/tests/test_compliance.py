@@ -75,3 +75,52 @@ def test_an_empty_or_naive_period_is_refused(setup):
 )
 def test_commitments_count_whole_periods_exactly_and_others_pro_rata(start, end, period, units):
     assert committed_units(start, end, period) == pytest.approx(units)
+
+
+def test_marketing_commitments_per_segment(setup, sim):
+    """The SLA names an Iberia segment committed to 8 MQLs a week: two Spanish MQLs and one
+    French one make 3 delivered overall and 2 for Iberia."""
+    from smarketing.core.actors import SYSTEM
+    from smarketing.core.testing import make_contact
+    from smarketing.crm.actions import do_change_stage
+    from smarketing.definitions.testing import put_in_force
+    from smarketing.sla.tests.scenario import TERMS
+
+    marketing = {
+        **TERMS["marketing"],
+        "segments": [{"name": "Iberia", "filter": {"country": ["ES", "PT"]}, "mqls_per_period": 8}],
+    }
+    put_in_force("sla", {**TERMS, "marketing": {**marketing, "period": "week"}})
+    sim.at(utc(2026, 11, 3, 10))
+    for country in ("ES", "ES", "FR"):
+        do_change_stage(make_contact(country=country), "mql", actor=SYSTEM)
+
+    result = run_compliance(utc(2026, 11, 2), utc(2026, 11, 9))
+
+    assert (result.mqls_delivered, result.mqls_committed) == (3, 40.0)
+    [iberia] = result.segments
+    assert (iberia.name, iberia.mqls_delivered, iberia.mqls_committed) == ("Iberia", 2, 8.0)
+    assert iberia.met is False and result.marketing_met is False
+
+
+@pytest.mark.parametrize(
+    "segments, field",
+    [
+        ("Iberia", "marketing.segments"),
+        ([{"filter": {"country": ["ES"]}, "mqls_per_period": 5}], "marketing.segments[0].name"),
+        (
+            [{"name": "X", "filter": {"colour": ["red"]}, "mqls_per_period": 5}],
+            "marketing.segments[0].filter.colour",
+        ),
+        ([{"name": "X", "filter": {"country": ["ES"]}}], "marketing.segments[0].mqls_per_period"),
+        ([{"name": "X", "filter": {}, "mqls_per_period": 5}], "marketing.segments[0].filter"),
+    ],
+)
+def test_bad_marketing_segments_are_refused(segments, field):
+    from smarketing.core.errors import ValidationFailed
+    from smarketing.definitions.validation import validate_sla
+    from smarketing.sla.tests.scenario import TERMS
+
+    with pytest.raises(ValidationFailed) as error:
+        validate_sla({**TERMS, "marketing": {**TERMS["marketing"], "segments": segments}})
+    assert field in [p.field for p in error.value.problems]

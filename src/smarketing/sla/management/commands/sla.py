@@ -160,6 +160,21 @@ class Command(BaseCommand):
                 else ""
             )
         )
+        for row in result.segments:
+            self.stdout.write(
+                f"  {row.name}: {row.mqls_delivered} MQLs"
+                + (
+                    f" of {row.mqls_committed:g} committed"
+                    if row.mqls_committed is not None
+                    else ""
+                )
+                + (
+                    f"; acceptance {row.acceptance_rate * 100:.1f} %"
+                    if row.acceptance_rate is not None
+                    else ""
+                )
+                + {True: " (met)", False: " (missed)", None: ""}[row.met]
+            )
 
     def _exit(self, code: int, message: str) -> None:
         if getattr(self, "_called_from_command_line", False):
