@@ -234,6 +234,8 @@ class Touch(models.Model):
             models.Index(fields=["contact", "occurred_at"]),
             models.Index(fields=["occurred_at"]),
             models.Index(fields=["campaign", "occurred_at"]),
+            # Attribution asks which channels a period's touches reached.
+            models.Index(fields=["channel", "occurred_at"], name="crm_touch_channel_occurred"),
         ]
 
     def __str__(self) -> str:

@@ -156,6 +156,33 @@ def test_by_campaign(crm):
     )
 
 
+RULE_MODELS = (
+    "first",
+    "last",
+    "linear",
+    "u_shaped",
+    "w_shaped",
+    "full_path",
+    "time_decay",
+    "j_shaped",
+    "inverse_j",
+)
+
+
+@pytest.mark.parametrize("basis", ["won", "pipeline"])
+def test_skipping_the_counts_gives_the_same_credits(crm, basis):
+    """The dashboard skips counting non-converting journeys: every rule model credits the
+    same, and a channel only a non-converting journey touched (display) still shows at 0."""
+    counted = run(models=RULE_MODELS, basis=basis)
+    quick = run(models=RULE_MODELS, basis=basis, counts=False)
+    assert (quick.non_converting, quick.touches) == (None, None)
+    assert counted.non_converting is not None and counted.touches is not None
+    assert quick.channels == counted.channels and "display" in quick.channels
+    assert (quick.conversions, quick.value) == (counted.conversions, counted.value)
+    for fast, full in zip(quick.models, counted.models, strict=True):
+        assert values(fast) == pytest.approx(values(full))
+
+
 def test_markov_and_shapley_keep_the_totals(crm):
     result = run(models=("markov", "shapley"))
     for m in result.models:
