@@ -270,13 +270,7 @@ def clean_claim(
     except ValidationFailed as error:
         problems.extend(error.problems)
     try:
-        if isinstance(segment, Segment):
-            found_segment = segment
-        elif isinstance(segment, dict):
-            found_segment = Segment.from_params(segment)
-        elif segment:
-            found_segment = Segment.parse(segment)
-        found_segment.check_exists()
+        found_segment = Segment.of(segment)
     except ValidationFailed as error:
         problems.extend(error.problems)
     try:

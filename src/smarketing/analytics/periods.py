@@ -509,6 +509,21 @@ class Segment:
                 )
         return problems
 
+    @classmethod
+    def of(cls, value: Segment | Mapping[str, object] | str | None) -> Segment:
+        """A segment from what a caller passed (a Segment, filters, or the text form), its
+        campaign, owner and team ids checked to exist."""
+        if isinstance(value, Segment):
+            segment = value
+        elif isinstance(value, Mapping):
+            segment = cls.from_params(value)
+        elif value:
+            segment = cls.parse(value)
+        else:
+            segment = cls()
+        segment.check_exists()
+        return segment
+
     def check_exists(self, prefix: str = "segment") -> None:
         """Raise ValidationFailed naming every campaign, owner or team id that doesn't exist."""
         from django.contrib.auth import get_user_model

@@ -164,13 +164,7 @@ def clean_scorecard(
         problems.extend(error.problems)
     found_segment = Segment()
     try:
-        if isinstance(segment, Segment):
-            found_segment = segment
-        elif isinstance(segment, dict):
-            found_segment = Segment.from_params(segment)
-        elif segment:
-            found_segment = Segment.parse(segment)
-        found_segment.check_exists()
+        found_segment = Segment.of(segment)
     except ValidationFailed as error:
         problems.extend(error.problems)
     ids: dict[str, int | None] = {}
