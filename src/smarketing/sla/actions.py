@@ -55,6 +55,21 @@ def _link(contact_id: int) -> str:
     return f"{settings.SMARKETING_BASE_URL}/contacts/{contact_id}/"
 
 
+def _event(
+    clock: SlaClock, kind: str, at: datetime, actor: Actor, *, commitment: str = "", note: str = ""
+) -> SlaEvent:
+    """An unsaved history row of `clock`, by `actor` (user and rule)."""
+    return SlaEvent(
+        clock=clock,
+        kind=kind,
+        commitment=commitment,
+        at=at,
+        actor=actor.user,
+        rule=actor.rule[:120],
+        note=note[:500],
+    )
+
+
 # Starting and stopping clocks -------------------------------------------------------------
 
 
@@ -67,14 +82,7 @@ def _stop_open_clocks(contact_id: int, *, at: datetime, reason: str, actor: Acto
                 setattr(clock, f"{c}_state", State.CANCELLED)
         clock.is_open, clock.closed_at, clock.close_reason = False, at, reason[:120]
         clock.save()
-        SlaEvent.objects.create(
-            clock=clock,
-            kind=EventKind.STOPPED,
-            at=at,
-            actor=actor.user,
-            rule=actor.rule[:120],
-            note=reason[:500],
-        )
+        _event(clock, EventKind.STOPPED, at, actor, note=reason).save()
 
 
 def start_clock(assignment: Assignment, *, actor: Actor) -> SlaClock | None:
@@ -132,16 +140,8 @@ def start_clock(assignment: Assignment, *, actor: Actor) -> SlaClock | None:
     if all(clock.state_of(c) == State.CANCELLED for c in COMMITMENTS):
         return None
     clock.save()
-    SlaEvent.objects.create(
-        clock=clock,
-        kind=EventKind.STARTED,
-        at=at,
-        actor=actor.user,
-        rule=actor.rule[:120],
-        note=f"{terms.version.label} ({terms.agreement}{': ' + terms.pilot_name if terms.pilot_name else ''})"[
-            :500
-        ],
-    )
+    agreement = terms.agreement + (f": {terms.pilot_name}" if terms.pilot_name else "")
+    _event(clock, EventKind.STARTED, at, actor, note=f"{terms.version.label} ({agreement})").save()
     return clock
 
 
@@ -237,10 +237,7 @@ def on_activities(activities: Iterable[Activity], actor: Actor) -> None:
         _close_if_settled(clock, found[-1].occurred_at, "all commitments settled")
         clock.save()
         SlaEvent.objects.bulk_create(
-            SlaEvent(
-                clock=clock, kind=k, commitment=c, at=at, actor=actor.user, rule=actor.rule[:120]
-            )
-            for k, c, at in events
+            _event(clock, k, at, actor, commitment=c) for k, c, at in events
         )
         touched.append(clock.pk)
     if touched:
@@ -272,16 +269,7 @@ def on_review(review: LeadReview, actor: Actor) -> None:
         _close_if_settled(clock, at, f"lead {review.decision}")
         clock.save()
         SlaEvent.objects.bulk_create(
-            SlaEvent(
-                clock=clock,
-                kind=k,
-                commitment=c,
-                at=when,
-                actor=actor.user,
-                rule=actor.rule[:120],
-                note=note,
-            )
-            for k, c, when, note in events
+            _event(clock, k, when, actor, commitment=c, note=note) for k, c, when, note in events
         )
     if review.decision == Decision.REJECTED:
         contact = review.contact
@@ -536,15 +524,9 @@ def do_waive(
         setattr(clock, f"{commitment}_state", State.WAIVED)
         _close_if_settled(clock, now, "waived")
         clock.save()
-        SlaEvent.objects.create(
-            clock=clock,
-            kind=EventKind.WAIVED,
-            commitment=commitment,
-            at=now,
-            actor=actor.user,
-            rule=actor.rule[:120],
-            note=reason.strip()[:500],
-        )
+        _event(
+            clock, EventKind.WAIVED, now, actor, commitment=commitment, note=reason.strip()
+        ).save()
         record_audit(actor, "sla.waived", clock, f"{commitment}: {reason.strip()}")
     return clock
 
@@ -556,13 +538,7 @@ def do_record_remedy(clock: SlaClock, *, note: str, actor: Actor | User | None) 
     if not (note or "").strip():
         raise fail("Describe the remedy.", note="is required")
     with transaction.atomic():
-        event = SlaEvent.objects.create(
-            clock=clock,
-            kind=EventKind.REMEDY,
-            at=timezone.now(),
-            actor=actor.user,
-            rule=actor.rule[:120],
-            note=note.strip()[:500],
-        )
+        event = _event(clock, EventKind.REMEDY, timezone.now(), actor, note=note.strip())
+        event.save()
         record_audit(actor, "sla.remedy", clock, note.strip())
     return event
