@@ -116,11 +116,7 @@ def clean_goal_fields(data: Mapping[str, Any], *, goal: Goal | None = None) -> d
     if given("segment"):
         raw = data.get("segment") or {}
         try:
-            segment = (
-                Segment.from_params(raw) if isinstance(raw, Mapping) else Segment.parse(str(raw))
-            )
-            segment.check_exists()
-            cleaned["segment"] = segment.to_params()
+            cleaned["segment"] = Segment.of(raw).to_params()
         except ValidationFailed as error:
             problems.extend(error.problems)
     for key in ("team", "team_id"):

@@ -188,8 +188,28 @@ class TestPages:
             },
         )
         assert bad.status_code == 422 and b"between 0 and 1" in bad.content
+        # A manager changes the target on the edit page; a bad value keeps the old one.
+        edit = f"/insights/goals/{goal.pk}/edit/"
+        page = client.get(edit)
+        assert page.status_code == 200 and b'value="Wins"' in page.content
+        fields = {
+            "name": "Wins",
+            "metric": "won_deals",
+            "target_kind": "absolute",
+            "target_value": "6",
+            "period": "2026-11",
+            "segment": "original_source=social",
+        }
+        assert client.post(edit, fields).status_code == 302
+        goal.refresh_from_db()
+        assert goal.target_value == 6 and goal.segment == {"original_source": "social"}
+        bad_edit = client.post(edit, {**fields, "target_value": "many"})
+        assert bad_edit.status_code == 422
+        goal.refresh_from_db()
+        assert goal.target_value == 6
         other = Client()
         other.login(username=rep.email, password=PASSWORD)
+        assert other.get(edit).status_code == 403
         assert other.post(f"/insights/goals/{goal.pk}/delete/").status_code == 403
         assert client.post(f"/insights/goals/{goal.pk}/delete/").status_code == 302
         assert not Goal.objects.filter(name="Wins").exists()

@@ -19,7 +19,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from smarketing.analytics.actions import can_manage_goals, do_create_goal, do_delete_goal
+from smarketing.analytics.actions import (
+    can_manage_goals,
+    do_create_goal,
+    do_delete_goal,
+    do_update_goal,
+)
 from smarketing.analytics.claims import DEFAULT_COMPARE, METRICS, check_claim
 from smarketing.analytics.dashboard import WEEKLY_METRICS, DashboardInput, run_dashboard
 from smarketing.analytics.exports import FORMATS, download
@@ -271,6 +276,47 @@ def goals(request: HttpRequest) -> HttpResponse:
         "chart": goals_chart(progress),
     }
     return render_page(request, "web/insights/goals.html", context, status=status)
+
+
+def _segment_text(segment: dict) -> str:
+    return "; ".join(
+        f"{key}={','.join(map(str, value)) if isinstance(value, list) else value}"
+        for key, value in (segment or {}).items()
+    )
+
+
+@page()
+def goal_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    goal = get_object_or_404(Goal, pk=pk)
+    actor = as_actor(request.user)
+    if not can_manage_goals(actor):
+        return HttpResponse(_("Only managers and admins can set goals."), status=403)
+    initial = {
+        "name": goal.name,
+        "metric": goal.metric,
+        "target_kind": goal.target_kind,
+        "target_value": f"{goal.target_value.normalize():f}",
+        "baseline": goal.baseline,
+        "period": goal.period,
+        "segment": _segment_text(goal.segment),
+        "team": goal.team_id,
+    }
+    form = GoalForm(request.POST or None, initial=initial)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            data = {**form.cleaned_data, "segment": form.cleaned_data.get("segment") or {}}
+            with problems_on(form) as outcome:
+                do_update_goal(goal, data, actor=actor)
+            if not outcome.failed:
+                messages.success(request, _("Goal %(name)s saved.") % {"name": goal.name})
+                return done(request, reverse("web:goals"))
+            status = outcome.status or 422
+        else:
+            status = 422
+    return render_page(
+        request, "web/insights/goal_edit.html", {"form": form, "goal": goal}, status=status
+    )
 
 
 @page()
