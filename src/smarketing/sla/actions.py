@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
-from django.db.models.functions import Coalesce
+from django.db import connection, transaction
+from django.db.models import Case, CharField, DateTimeField, F, Value, When
+from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
 
 from smarketing.core.actions import check_can, record_audit
@@ -313,31 +313,62 @@ class SweepResult:
         return sum(self.due_soon.values()) + sum(self.breached.values()) + self.escalated
 
 
-def _mark(found, commitment: str, kind: str, at_field: str) -> list[dict[str, Any]]:
-    """Lock and read the clocks `found` for `commitment`, and record `kind` on each at the
-    moment in `at_field` (the event rows; the caller updates the state)."""
-    rows = list(
-        found.select_for_update(of=("self",)).values(
-            "id",
-            "contact_id",
-            "contact__first_name",
-            "contact__last_name",
-            "contact__email",
-            "rep__email",
-            due=F(f"{commitment}_due_at"),
-            mark_at=F(at_field),
+DETAILS = (
+    "id",
+    "contact_id",
+    "contact__first_name",
+    "contact__last_name",
+    "contact__email",
+    "rep_id",
+    "rep__email",
+)
+
+
+def _insert_events(found, kind: str, at, commitment: str = "", note=None) -> None:
+    """One INSERT … SELECT: an event row of `kind` for each clock `found` (no Python loop).
+
+    `at` is the field (or expression) giving the event's time; `note` an expression or None.
+    """
+    columns = found.order_by().values_list("id", at, note if note is not None else Value(""))
+    sql, params = columns.query.sql_with_params()
+    quote = connection.ops.quote_name
+    table = quote(SlaEvent._meta.db_table)
+    names = ", ".join(quote(c) for c in ("clock_id", "at", "note", "kind", "commitment", "rule"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({names}) SELECT marked.*, %s, %s, %s FROM ({sql}) marked",
+            (kind, commitment, "sla sweep", *params),  # the outer placeholders come first
         )
-    )
-    SlaEvent.objects.bulk_create(
-        SlaEvent(
-            clock_id=r["id"], kind=kind, commitment=commitment, at=r["mark_at"], rule="sla sweep"
-        )
-        for r in rows
-    )
+
+
+def _mark(
+    found, commitment: str, kind: str, at_field: str, *, details: bool
+) -> tuple[int, list[dict[str, Any]]]:
+    """Lock the clocks `found` for `commitment` and record `kind` on each at the moment in
+    `at_field` (the caller updates the state). With `details`, also read what a
+    notification needs about each."""
+    marked = len(found.select_for_update(of=("self",)).values_list("id", flat=True))
+    if not marked:
+        return 0, []
+    _insert_events(found, kind, F(at_field), commitment)
+    if not details:
+        return marked, []
+    rows = list(found.values(*DETAILS, due=F(f"{commitment}_due_at")))
     for r in rows:
-        name = f"{r['contact__first_name']} {r['contact__last_name']}".strip()
-        r["who"] = name or r["contact__email"] or f"contact {r['contact_id']}"
-    return rows
+        r["who"] = _who(r)
+    return marked, rows
+
+
+def _who(row: dict[str, Any]) -> str:
+    name = f"{row['contact__first_name']} {row['contact__last_name']}".strip()
+    return name or row["contact__email"] or f"contact {row['contact_id']}"
+
+
+def _subscribed(event: str) -> bool:
+    """Whether any active endpoint takes `event` (else there is no notification to build)."""
+    from smarketing.integrations.models import Subscription
+
+    return Subscription.objects.filter(event=event, endpoint__is_active=True).exists()
 
 
 def _notice(
@@ -367,14 +398,15 @@ def sweep(*, now: datetime | None = None, clock_ids: Iterable[int] | None = None
     if clock_ids is not None:
         base = base.filter(pk__in=list(clock_ids))
     notifications: list[tuple[str, dict, str]] = []
+    tell_soon, tell_breach = _subscribed("sla.due_soon"), _subscribed("sla.breached")
     with transaction.atomic():
         for c in COMMITMENTS:
             label = str(Commitment(c).label)
             soon = base.filter(
                 **{f"{c}_state": State.OPEN, f"{c}_soon_at__lte": now, f"{c}_due_at__gt": now}
             )
-            rows = _mark(soon, c, EventKind.DUE_SOON, f"{c}_soon_at")
-            if rows:
+            count, rows = _mark(soon, c, EventKind.DUE_SOON, f"{c}_soon_at", details=tell_soon)
+            if count:
                 soon.update(**{f"{c}_state": State.DUE_SOON})
             notifications += [
                 _notice(
@@ -387,11 +419,11 @@ def sweep(*, now: datetime | None = None, clock_ids: Iterable[int] | None = None
                 )
                 for r in rows
             ]
-            result.due_soon[c] = len(rows)
+            result.due_soon[c] = count
 
             late = base.filter(**{f"{c}_state__in": RUNNING, f"{c}_due_at__lte": now})
-            rows = _mark(late, c, EventKind.BREACHED, f"{c}_due_at")
-            if rows:
+            count, rows = _mark(late, c, EventKind.BREACHED, f"{c}_due_at", details=tell_breach)
+            if count:
                 # The rows read are locked (or the whole database is, on SQLite), so the
                 # same filter updates exactly them. The first breach of a clock sets when it
                 # escalates (computed at its start; right away when unknown).
@@ -411,7 +443,7 @@ def sweep(*, now: datetime | None = None, clock_ids: Iterable[int] | None = None
                 )
                 for r in rows
             ]
-            result.breached[c] = len(rows)
+            result.breached[c] = count
         _emit_many(notifications)
     _escalate(base, now, result)
     return result
@@ -421,64 +453,57 @@ def _escalate(base, now: datetime, result: SweepResult) -> None:
     """Breaches still unresolved at their escalation time go to the manager; optionally reassigned."""
     with transaction.atomic():
         due = base.filter(escalate_at__lte=now, escalated_at__isnull=True)
-        rows = list(
-            due.select_for_update(of=("self",)).values(
-                "id",
-                "contact_id",
-                "contact__first_name",
-                "contact__last_name",
-                "contact__email",
-                "rep_id",
-                "rep__email",
-                "team__manager__email",
-                "reassign_on_breach",
-                *[f"{c}_state" for c in COMMITMENTS],
-            )
-        )
-        if not rows:
+        count = len(due.select_for_update(of=("self",)).values_list("id", flat=True))
+        if not count:
             return
-        due.update(escalated_at=now)
-        SlaEvent.objects.bulk_create(
-            SlaEvent(
-                clock_id=r["id"],
-                kind=EventKind.ESCALATED,
-                at=now,
-                rule="sla sweep",
-                note=f"to {r['team__manager__email']}"
-                if r["team__manager__email"]
-                else "no team manager: escalated to the SLA board",
-            )
-            for r in rows
+        note = Case(
+            When(
+                team__manager__isnull=False,
+                then=Concat(Value("to "), F("team__manager__email")),
+            ),
+            default=Value("no team manager: escalated to the SLA board"),
+            output_field=CharField(),
+        )
+        _insert_events(
+            due, EventKind.ESCALATED, Value(now, output_field=DateTimeField()), note=note
         )
         notifications = []
-        for r in rows:
-            breached = ", ".join(
-                str(Commitment(c).label) for c in COMMITMENTS if r[f"{c}_state"] == State.BREACHED
-            )
-            name = f"{r['contact__first_name']} {r['contact__last_name']}".strip()
-            who = name or r["contact__email"] or f"contact {r['contact_id']}"
-            notifications.append(
-                (
-                    "sla.escalated",
-                    {
-                        "title": f"SLA breach escalated: {who}",
-                        "text": f"{breached} breached by {r['rep__email'] or 'nobody'}; escalated.",
-                        "url": _link(r["contact_id"]),
-                        "fields": {"Rep": r["rep__email"] or "-", "Breached": breached},
-                        "recipients": [
-                            e for e in (r["rep__email"], r["team__manager__email"]) if e
-                        ],
-                        "contact_id": r["contact_id"],
-                    },
-                    f"clock:{r['id']}:escalated",
+        if _subscribed("sla.escalated"):
+            states = [f"{c}_state" for c in COMMITMENTS]
+            for r in due.values(*DETAILS, "team__manager__email", *states):
+                breached = ", ".join(
+                    str(Commitment(c).label)
+                    for c in COMMITMENTS
+                    if r[f"{c}_state"] == State.BREACHED
                 )
+                who = _who(r)
+                notifications.append(
+                    (
+                        "sla.escalated",
+                        {
+                            "title": f"SLA breach escalated: {who}",
+                            "text": f"{breached} breached by {r['rep__email'] or 'nobody'}; escalated.",
+                            "url": _link(r["contact_id"]),
+                            "fields": {"Rep": r["rep__email"] or "-", "Breached": breached},
+                            "recipients": [
+                                e for e in (r["rep__email"], r["team__manager__email"]) if e
+                            ],
+                            "contact_id": r["contact_id"],
+                        },
+                        f"clock:{r['id']}:escalated",
+                    )
+                )
+        reassign = list(
+            due.filter(reassign_on_breach=True, first_touch_state=State.BREACHED).values_list(
+                "id", "contact_id", "rep_id"
             )
-        result.escalated = len(rows)
+        )
+        due.update(escalated_at=now)
+        result.escalated = count
         _emit_many(notifications)
-        for r in rows:
-            if r["reassign_on_breach"] and r["first_touch_state"] == State.BREACHED:
-                _reassign_after_breach(r["id"], r["contact_id"], r["rep_id"], now)
-                result.reassigned += 1
+        for clock_id, contact_id, rep_id in reassign:
+            _reassign_after_breach(clock_id, contact_id, rep_id, now)
+            result.reassigned += 1
 
 
 def _reassign_after_breach(clock_id: int, contact_id: int, rep_id: int | None, now: datetime):

@@ -163,3 +163,40 @@ def test_waiving_needs_a_manager_and_a_reason(setup, sim, sales_manager):
     with pytest.raises(IllegalTransition):
         do_waive(clock, "first_touch", reason="again", actor=sales_manager)
     assert sim.sweep(utc(2026, 11, 10, 11)).breached["first_touch"] == 0
+
+
+def test_the_sweep_records_each_mark_and_notifies_subscribers(setup, sim, admin_user):
+    """With an endpoint taking the SLA events, the week's marks become notifications for the
+    rep (and the manager on escalation), each once, keyed by clock and commitment."""
+    from smarketing.integrations.actions import do_create_endpoint
+    from smarketing.integrations.models import Notification
+
+    do_create_endpoint(
+        name="SLA alerts",
+        kind="webhook",
+        settings={"url": "http://127.0.0.1:9/hook", "signing_secret": "s" * 32},
+        events=["sla.due_soon", "sla.breached", "sla.escalated"],
+        actor=admin_user,
+    )
+    _team, rep, manager = setup
+    _contact, clock = mql_at(utc(2026, 11, 6, 15), sim)
+    sim.sweep(utc(2026, 11, 10, 10, 30))
+    sim.sweep(utc(2026, 11, 10, 11))
+    sim.sweep(utc(2026, 11, 10, 13))
+    sim.sweep(utc(2026, 11, 10, 13, 1))
+    soon = clock.events.get(kind="due_soon", commitment="first_touch")
+    breach = clock.events.get(kind="breached", commitment="first_touch")
+    assert (soon.at, breach.at, breach.rule) == (
+        utc(2026, 11, 10, 10),
+        utc(2026, 11, 10, 11),
+        "sla sweep",
+    )
+    keys = set(Notification.objects.values_list("event", "key"))
+    assert {
+        ("sla.due_soon", f"clock:{clock.pk}:first_touch:due_soon"),
+        ("sla.breached", f"clock:{clock.pk}:first_touch:breached"),
+        ("sla.escalated", f"clock:{clock.pk}:escalated"),
+    } <= keys
+    payload = Notification.objects.get(event="sla.escalated").payload
+    assert payload["recipients"] == [rep.email, manager.email]
+    assert "First touch" in payload["fields"]["Breached"]
