@@ -41,7 +41,7 @@ def funnel_history(seed: int = 11) -> dict[str, int]:
     """Creation transitions for every contact, and deals for those at opportunity or later."""
     from django.db import connection, transaction
 
-    from benchmarks.synthetic import _next_id, _reset_sequences, _write
+    from benchmarks.synthetic import _next_id, _reset_sequences, _write, write_deals
     from smarketing.crm.models import Contact, Deal, DealStageChange, LifecycleTransition
 
     rng = np.random.default_rng(seed)
@@ -68,7 +68,6 @@ def funnel_history(seed: int = 11) -> dict[str, int]:
         )
         dealt = rows.filter(pl.col("stage").is_in(["opportunity", "customer", "evangelist"]))
         m = dealt.height
-        deal_ids = np.arange(_next_id(Deal), _next_id(Deal) + m)
         won = (dealt["stage"] != "opportunity").to_numpy()
         # Deals open a day after the contact arrived and close 20 days later, never after now.
         latest = datetime.now(UTC) - timedelta(hours=1)
@@ -78,29 +77,8 @@ def funnel_history(seed: int = 11) -> dict[str, int]:
         closed_text = pl.Series(closed.dt.strftime(text)).set(pl.Series(~won), None)
         created_text = created.dt.strftime(text)
         amounts = np.round(rng.lognormal(8, 1, m), 2)
-        _write(
-            Deal,
-            {
-                "id": deal_ids,
-                "name": [f"Bench deal {i}" for i in deal_ids],
-                "amount": amounts,
-                "currency": ["USD"] * m,
-                "stage": np.where(won, "won", "proposal"),
-                "created_at": created_text,
-                "closed_at": closed_text,
-                "close_reason": [""] * m,
-                "properties": ["{}"] * m,
-                "updated_at": created_text,
-            },
-        )
-        link = Deal.contacts.through
-        _write(
-            link,
-            {
-                "id": np.arange(_next_id(link), _next_id(link) + m),
-                "deal_id": deal_ids,
-                "contact_id": dealt["id"],
-            },
+        deal_ids = write_deals(
+            dealt["id"], won=won, amounts=amounts, created=created_text, closed=closed_text
         )
         _write(
             DealStageChange,
@@ -115,7 +93,7 @@ def funnel_history(seed: int = 11) -> dict[str, int]:
                 "reason": ["created"] * m,
             },
         )
-        _reset_sequences(LifecycleTransition, Deal, link, DealStageChange)
+        _reset_sequences(LifecycleTransition, Deal, Deal.contacts.through, DealStageChange)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")

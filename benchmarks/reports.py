@@ -56,7 +56,7 @@ def history(seed: int = 5) -> dict[str, int]:
     """Transitions, deals, reviews, owners and campaigns for every contact, set-based."""
     from django.db import connection, transaction
 
-    from benchmarks.synthetic import _next_id, _reset_sequences, _write
+    from benchmarks.synthetic import _next_id, _reset_sequences, _write, write_deals
     from smarketing.core.choices import Role
     from smarketing.core.testing import make_user
     from smarketing.crm.models import Campaign, Contact, Deal, LifecycleTransition
@@ -180,34 +180,16 @@ def history(seed: int = 5) -> dict[str, int]:
                 "bench_owner b WHERE b.id = crm_contact.id)"
             )
             cursor.execute("DROP TABLE bench_owner")
-        deal_ids = np.arange(_next_id(Deal), _next_id(Deal) + d)
         created = _text(times[reached_opp, 4])
         closed = _text(times[reached_opp, 5]).set(pl.Series(~won[reached_opp]), None)
         amounts = np.round(rng.lognormal(8, 1, d), 2)
-        _write(
-            Deal,
-            {
-                "id": deal_ids,
-                "name": [f"Bench deal {i}" for i in deal_ids],
-                "amount": amounts,
-                "currency": ["USD"] * d,
-                "stage": np.where(won[reached_opp], "won", "proposal"),
-                "owner_id": owner[reached_opp],
-                "created_at": created,
-                "closed_at": closed,
-                "close_reason": [""] * d,
-                "properties": ["{}"] * d,
-                "updated_at": created,
-            },
-        )
-        link = Deal.contacts.through
-        _write(
-            link,
-            {
-                "id": np.arange(_next_id(link), _next_id(link) + d),
-                "deal_id": deal_ids,
-                "contact_id": ids[reached_opp],
-            },
+        write_deals(
+            ids[reached_opp],
+            won=won[reached_opp],
+            amounts=amounts,
+            created=created,
+            closed=closed,
+            owner_ids=owner[reached_opp],
         )
         rejected = (recycled | disqualified)[reviewed]
         _write(
@@ -232,7 +214,7 @@ def history(seed: int = 5) -> dict[str, int]:
                 "mql_at": _text(times[reviewed, 1]),
             },
         )
-        _reset_sequences(LifecycleTransition, Deal, link, LeadReview)
+        _reset_sequences(LifecycleTransition, Deal, Deal.contacts.through, LeadReview)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     return {"transitions": m, "deals": d, "won": int(won.sum()), "reviews": r}

@@ -159,6 +159,50 @@ def _reset_sequences(*models) -> None:
             )
 
 
+def write_deals(
+    contact_ids,
+    *,
+    won: np.ndarray,
+    amounts: np.ndarray,
+    created: pl.Series,
+    closed: pl.Series,
+    owner_ids: np.ndarray | None = None,
+) -> np.ndarray:
+    """One deal per contact (won or still in proposal) with its contact link; returns the ids.
+
+    `created` and `closed` are the texts `_stamp` makes (closed None for open deals).
+    """
+    from smarketing.crm.models import Deal
+
+    m = len(won)
+    deal_ids = np.arange(_next_id(Deal), _next_id(Deal) + m)
+    columns = {
+        "id": deal_ids,
+        "name": [f"Bench deal {i}" for i in deal_ids],
+        "amount": amounts,
+        "currency": ["USD"] * m,
+        "stage": np.where(won, "won", "proposal"),
+        "created_at": created,
+        "closed_at": closed,
+        "close_reason": [""] * m,
+        "properties": ["{}"] * m,
+        "updated_at": created,
+    }
+    if owner_ids is not None:
+        columns["owner_id"] = owner_ids
+    _write(Deal, columns)
+    link = Deal.contacts.through
+    _write(
+        link,
+        {
+            "id": np.arange(_next_id(link), _next_id(link) + m),
+            "deal_id": deal_ids,
+            "contact_id": contact_ids,
+        },
+    )
+    return deal_ids
+
+
 def _campaigns() -> dict[str, list[int]]:
     """A few campaigns per channel (created once), by channel."""
     by_channel: dict[str, list[int]] = {}
