@@ -288,13 +288,9 @@ def _report_page(request: HttpRequest, kind: str) -> HttpResponse:
             **build(result),
         )
         context["query"] = query
-    response = render_page(
-        request,
-        f"web/reports/{kind}.html",
-        context,
-        partial=f"web/reports/_{kind}.html",
-        status=status,
-    )
+    body = f"web/reports/_{kind}.html"
+    context.update(intro=f"web/reports/_{kind}_intro.html", body=body)
+    response = render_page(request, "web/reports/page.html", context, partial=body, status=status)
     if request.htmx and status == 200:
         push_url(response, f"{request.path}?{context['query']}")
     return response
