@@ -17,7 +17,7 @@ from smarketing.handoff.choices import (
     RuleKind,
     TeamKind,
 )
-from smarketing.handoff.querysets import AssignmentQuerySet, RepProfileQuerySet, ReviewQuerySet
+from smarketing.handoff.querysets import AssignmentQuerySet, ReviewQuerySet
 
 USER = settings.AUTH_USER_MODEL
 
@@ -70,8 +70,6 @@ class RepProfile(models.Model):
     # A calendar of the rep's own (another time zone or hours); else the team's.
     calendar = models.JSONField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
-
-    objects = RepProfileQuerySet.as_manager()
 
     class Meta:
         ordering = ["user_id"]

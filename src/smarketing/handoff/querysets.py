@@ -1,19 +1,10 @@
-"""Named reads of the hand-off: who can take leads, what is assigned to whom, what was decided."""
+"""Named reads of the hand-off: what is assigned to whom, and what was decided."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from django.db import models
-from django.db.models import Q
-
-
-class RepProfileQuerySet(models.QuerySet):
-    def routable(self, at: datetime) -> RepProfileQuerySet:
-        """Active users with capacity who are available (or whose absence has ended) at `at`."""
-        return self.filter(user__is_active=True, capacity__gt=0).filter(
-            Q(availability="available") | Q(away_until__isnull=False, away_until__lte=at)
-        )
 
 
 class AssignmentQuerySet(models.QuerySet):

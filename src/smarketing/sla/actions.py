@@ -421,7 +421,7 @@ def sweep(*, now: datetime | None = None, clock_ids: Iterable[int] | None = None
             ]
             result.due_soon[c] = count
 
-            late = base.filter(**{f"{c}_state__in": RUNNING, f"{c}_due_at__lte": now})
+            late = base.due_by(c, now)
             count, rows = _mark(late, c, EventKind.BREACHED, f"{c}_due_at", details=tell_breach)
             if count:
                 # The rows read are locked (or the whole database is, on SQLite), so the
