@@ -221,12 +221,11 @@ def _rule_problems(
             if team
             else []
         )
+        profiles = RepProfile.objects.filter(user__in=pool)
         if (
             pool
-            and not RepProfile.objects.filter(
-                user__in=pool, capacity__gt=0, user__is_active=True
-            ).exists()
-            and any(RepProfile.objects.filter(user=u).exists() for u in pool)
+            and profiles.exists()
+            and not profiles.filter(capacity__gt=0, user__is_active=True).exists()
         ):
             problems.append(
                 FieldProblem(
